@@ -1,0 +1,77 @@
+//! RPC signature v1 (HMAC-SHA1), sent by the old SDK and by the new SDK with
+//! `signature_algorithm='v2'`:
+//!
+//! ```text
+//! StringToSign = METHOD & enc("/") & enc(join("&", sorted(enc(k) "=" enc(v))))
+//! Signature    = base64(HMAC-SHA1(secret + "&", StringToSign))
+//! ```
+//! Every parameter but `Signature` is signed, including empty ones such as `SignatureType=`.
+
+use aws_lc_rs::hmac;
+use base64::Engine;
+
+use super::percent::enc;
+
+/// The string-to-sign for `method` and the decoded parameters (without `Signature`).
+pub fn string_to_sign(method: &str, params: &[(String, String)]) -> String {
+    let mut pairs: Vec<(String, String)> =
+        params.iter().filter(|(k, _)| k != "Signature").map(|(k, v)| (enc(k), enc(v))).collect();
+    pairs.sort();
+    let canonical: Vec<String> = pairs.into_iter().map(|(k, v)| format!("{k}={v}")).collect();
+    format!("{method}&{}&{}", enc("/"), enc(&canonical.join("&")))
+}
+
+/// The base64 signature of `string_to_sign` under `secret`.
+pub fn sign(secret: &str, string_to_sign: &str) -> String {
+    let key = hmac::Key::new(hmac::HMAC_SHA1_FOR_LEGACY_USE_ONLY, format!("{secret}&").as_bytes());
+    base64::engine::general_purpose::STANDARD.encode(hmac::sign(&key, string_to_sign.as_bytes()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::percent::decode_form;
+    use super::*;
+
+    fn pairs(items: &[(&str, &str)]) -> Vec<(String, String)> {
+        items.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
+    }
+
+    #[test]
+    fn documentation_vector() {
+        let p = pairs(&[
+            ("AccessKeyId", "testid"),
+            ("Action", "CreateKey"),
+            ("Format", "json"),
+            ("SignatureMethod", "HMAC-SHA1"),
+            ("SignatureVersion", "1.0"),
+            ("Timestamp", "2016-03-28T03:13:08Z"),
+            ("Version", "2016-01-20"),
+        ]);
+        let sts = string_to_sign("GET", &p);
+        assert_eq!(
+            sts,
+            "GET&%2F&AccessKeyId%3Dtestid%26Action%3DCreateKey%26Format%3Djson%26SignatureMethod%3DHMAC-SHA1%26SignatureVersion%3D1.0%26Timestamp%3D2016-03-28T03%253A13%253A08Z%26Version%3D2016-01-20"
+        );
+        assert_eq!(sign("testsecret", &sts), "41wk2SSX1GJh7fwnc5eqOfiJPFg=");
+    }
+
+    #[test]
+    fn captured_old_sdk_generate_data_key() {
+        let q = "KeyId=alias%2Fmy-key&NumberOfBytes=32&EncryptionContext=%7B%22purpose%22%3A%20%22test%20data%22%2C%20%22a%2Ab%22%3A%20%22x%2By%2Fz~%22%7D&Version=2016-01-20&Action=GenerateDataKey&Format=JSON&RegionId=cn-hangzhou&Timestamp=2026-11-22T08%3A50%3A01Z&SignatureMethod=HMAC-SHA1&SignatureType=&SignatureVersion=1.0&SignatureNonce=a9b18817be624409ff4986fd0a83c7ed&AccessKeyId=LTAI5tTestAccessKeyId&Signature=4iQT4xVVkmUIq%2FRjcC%2FKTq9tJxQ%3D";
+        let p = decode_form(q).unwrap();
+        let sts = string_to_sign("POST", &p);
+        assert_eq!(
+            sts,
+            "POST&%2F&AccessKeyId%3DLTAI5tTestAccessKeyId%26Action%3DGenerateDataKey%26EncryptionContext%3D%257B%2522purpose%2522%253A%2520%2522test%2520data%2522%252C%2520%2522a%252Ab%2522%253A%2520%2522x%252By%252Fz~%2522%257D%26Format%3DJSON%26KeyId%3Dalias%252Fmy-key%26NumberOfBytes%3D32%26RegionId%3Dcn-hangzhou%26SignatureMethod%3DHMAC-SHA1%26SignatureNonce%3Da9b18817be624409ff4986fd0a83c7ed%26SignatureType%3D%26SignatureVersion%3D1.0%26Timestamp%3D2026-11-22T08%253A50%253A01Z%26Version%3D2016-01-20"
+        );
+        assert_eq!(sign("TestAccessKeySecret123", &sts), "4iQT4xVVkmUIq/RjcC/KTq9tJxQ=");
+        assert_ne!(sign("TestAccessKeySecret124", &sts), "4iQT4xVVkmUIq/RjcC/KTq9tJxQ=");
+    }
+
+    #[test]
+    fn captured_new_sdk_v2_encrypt_with_plus_spaces() {
+        let q = "Action=Encrypt&Format=json&Version=2016-01-20&Timestamp=2026-11-22T08%3A50%3A15Z&SignatureNonce=0cc9f8b822720d14ba9c6dafe24ba5c6&EncryptionContext=%7B%22k%22%3A%22v%22%7D&KeyId=1234abcd-12ab-34cd-56ef-12345678%2A%2A%2A%2A&Plaintext=hello+world+%2B%2F%3D+%C3%BC&SignatureMethod=HMAC-SHA1&SignatureVersion=1.0&AccessKeyId=LTAI5tTestAccessKeyId&Signature=FP%2FSjFN5B%2FvFe%2Bu4ELYFWGwxN9c%3D";
+        let p = decode_form(q).unwrap();
+        assert_eq!(sign("TestAccessKeySecret123", &string_to_sign("POST", &p)), "FP/SjFN5B/vFe+u4ELYFWGwxN9c=");
+    }
+}
