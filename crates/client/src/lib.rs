@@ -1,0 +1,1 @@
+//! keywarden client (work in progress).

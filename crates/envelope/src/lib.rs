@@ -1,0 +1,1 @@
+//! Envelope format engine (work in progress).

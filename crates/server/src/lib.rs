@@ -1,0 +1,1 @@
+//! keywarden server (work in progress).

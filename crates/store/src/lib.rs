@@ -1,0 +1,208 @@
+//! Durable state of keywarden behind one trait, [`KeyStore`], so that callers never know which
+//! database holds it. Backends: [`sqlite`] (embedded, the default). Every backend must pass the
+//! same [`conformance`] suite.
+//!
+//! The store holds no secret in plaintext: CMK material and access-key secrets arrive already
+//! sealed under the root key (see `keywarden_core::wrap`) and are stored as opaque bytes.
+//!
+//! Layout rules that keep the later backends possible: one row per key version (never a list
+//! that grows inside a key row), paging everywhere a list can grow, and optimistic concurrency on
+//! key rows (`revision`) so several stateless servers can share one database.
+
+use async_trait::async_trait;
+
+#[cfg(any(test, feature = "conformance"))]
+pub mod conformance;
+pub mod sqlite;
+
+/// What a store operation can fail with.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// The row to change does not exist.
+    #[error("not found")]
+    NotFound,
+    /// A row with the same unique name already exists.
+    #[error("already exists")]
+    AlreadyExists,
+    /// The row changed since it was read (its `revision` moved on).
+    #[error("concurrent modification")]
+    Conflict,
+    /// The database failed.
+    #[error("storage backend failure: {0}")]
+    Backend(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+/// Shorthand for store results.
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// A page request: `offset` rows skipped, at most `limit` returned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Page {
+    /// Rows to skip.
+    pub offset: u64,
+    /// Most rows to return.
+    pub limit: u64,
+}
+
+/// One page of rows and the total number of rows across all pages.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Paged<T> {
+    /// The rows of this page.
+    pub items: Vec<T>,
+    /// Rows in all pages.
+    pub total: u64,
+}
+
+/// A customer master key's metadata. Enumerations are stored as their wire strings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyRecord {
+    /// Key id (UUID).
+    pub key_id: String,
+    /// Free text, up to 8192 characters.
+    pub description: String,
+    /// `Aliyun_AES_256`, ...
+    pub key_spec: String,
+    /// `ENCRYPT/DECRYPT` or `SIGN/VERIFY`.
+    pub key_usage: String,
+    /// `Aliyun_KMS` or `EXTERNAL`.
+    pub origin: String,
+    /// `SOFTWARE` or `HSM`.
+    pub protection_level: String,
+    /// `Enabled`, `Disabled`, `PendingDeletion`, `PendingImport`.
+    pub state: String,
+    /// Who created it (account id).
+    pub creator: String,
+    /// Unix seconds.
+    pub creation_date: i64,
+    /// The version Encrypt and GenerateDataKey use.
+    pub primary_version_id: String,
+    /// Unix seconds of the last rotation (the creation date for a new key).
+    pub last_rotation_date: i64,
+    /// `Enabled`, `Disabled`, `Suspended`.
+    pub automatic_rotation: String,
+    /// Seconds between automatic rotations, when configured.
+    pub rotation_interval: Option<i64>,
+    /// Unix seconds of the next automatic rotation, when enabled.
+    pub next_rotation_date: Option<i64>,
+    /// Unix seconds at which a pending deletion happens.
+    pub delete_date: Option<i64>,
+    /// Deletion protection on.
+    pub deletion_protection: bool,
+    /// Why deletion protection is on.
+    pub deletion_protection_description: String,
+    /// Unix seconds when imported material expires, if any.
+    pub material_expire_time: Option<i64>,
+    /// Bumped by every update; [`KeyStore::update_key`] compares it.
+    pub revision: i64,
+}
+
+/// One version of a CMK's material, sealed under the root key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VersionRecord {
+    /// Owning key.
+    pub key_id: String,
+    /// Version id (UUID, globally unique: Decrypt finds the version from it alone).
+    pub version_id: String,
+    /// Unix seconds.
+    pub creation_date: i64,
+    /// `RootKey::seal(material_aad(key_id, version_id), material)`; empty once destroyed.
+    pub sealed_material: Vec<u8>,
+}
+
+/// An alias bound to a key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AliasRecord {
+    /// `alias/...`, unique.
+    pub alias_name: String,
+    /// The key it names.
+    pub key_id: String,
+    /// Unix seconds.
+    pub creation_date: i64,
+}
+
+/// A tag on a key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TagRecord {
+    /// Tag key (unique per key).
+    pub tag_key: String,
+    /// Tag value.
+    pub tag_value: String,
+}
+
+/// An access key (the credential that signs requests).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccessKeyRecord {
+    /// The public id.
+    pub access_key_id: String,
+    /// `RootKey::seal(access_key_aad(id), secret)`.
+    pub sealed_secret: Vec<u8>,
+    /// `Active` or `Inactive`.
+    pub status: String,
+    /// The user it belongs to.
+    pub user_name: String,
+    /// Unix seconds.
+    pub creation_date: i64,
+}
+
+/// Durable state of keywarden. Implementations are cheap to clone behind an `Arc` and safe to
+/// call from many tasks at once. Every method that returns `Ok` has committed durably.
+#[async_trait]
+pub trait KeyStore: Send + Sync + 'static {
+    /// Inserts a key and its first version atomically. `AlreadyExists` if the key id is taken.
+    async fn create_key(&self, key: &KeyRecord, first_version: &VersionRecord) -> StoreResult<()>;
+
+    /// The key with this id.
+    async fn get_key(&self, key_id: &str) -> StoreResult<Option<KeyRecord>>;
+
+    /// Keys ordered by creation date then key id.
+    async fn list_keys(&self, page: Page) -> StoreResult<Paged<KeyRecord>>;
+
+    /// Replaces a key row if its stored revision equals `key.revision`, storing `key.revision + 1`.
+    /// `NotFound` if absent, `Conflict` if the revision moved on.
+    async fn update_key(&self, key: &KeyRecord) -> StoreResult<()>;
+
+    /// Adds a version to an existing key. `NotFound` if the key is absent, `AlreadyExists` if the
+    /// version id is taken. Does not change the primary version (use `update_key`).
+    async fn add_version(&self, version: &VersionRecord) -> StoreResult<()>;
+
+    /// The version with this id, whatever its key.
+    async fn get_version(&self, version_id: &str) -> StoreResult<Option<VersionRecord>>;
+
+    /// A key's versions ordered by creation date then version id.
+    async fn list_versions(&self, key_id: &str, page: Page) -> StoreResult<Paged<VersionRecord>>;
+
+    /// Creates an alias. `AlreadyExists` if the name is taken, `NotFound` if the key is absent.
+    async fn create_alias(&self, alias: &AliasRecord) -> StoreResult<()>;
+
+    /// Points an existing alias at another key. `NotFound` if the alias or key is absent.
+    async fn update_alias(&self, alias_name: &str, key_id: &str) -> StoreResult<()>;
+
+    /// Deletes an alias. `NotFound` if absent.
+    async fn delete_alias(&self, alias_name: &str) -> StoreResult<()>;
+
+    /// The alias with this name.
+    async fn get_alias(&self, alias_name: &str) -> StoreResult<Option<AliasRecord>>;
+
+    /// Aliases ordered by name; only those of `key_id` when given.
+    async fn list_aliases(&self, key_id: Option<&str>, page: Page) -> StoreResult<Paged<AliasRecord>>;
+
+    /// Sets tags on a key (insert or replace by tag key). `NotFound` if the key is absent.
+    async fn put_tags(&self, key_id: &str, tags: &[TagRecord]) -> StoreResult<()>;
+
+    /// Removes these tag keys from a key (absent ones are ignored).
+    async fn delete_tags(&self, key_id: &str, tag_keys: &[String]) -> StoreResult<()>;
+
+    /// A key's tags ordered by tag key.
+    async fn list_tags(&self, key_id: &str) -> StoreResult<Vec<TagRecord>>;
+
+    /// Inserts or replaces an access key.
+    async fn put_access_key(&self, key: &AccessKeyRecord) -> StoreResult<()>;
+
+    /// The access key with this id.
+    async fn get_access_key(&self, access_key_id: &str) -> StoreResult<Option<AccessKeyRecord>>;
+
+    /// Records a signature nonce until `expires_at` (unix seconds). Returns `false` if the same
+    /// nonce is already recorded and not yet expired (a replay). Expired nonces may be purged.
+    async fn remember_nonce(&self, nonce: &str, expires_at: i64, now: i64) -> StoreResult<bool>;
+}
