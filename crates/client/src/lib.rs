@@ -1,1 +1,15 @@
-//! keywarden client (work in progress).
+//! The keywarden client: [`settings`] resolves where and as whom to connect (flags, then
+//! environment, then the profile written by `keywarden configure` or `keywarden serve`),
+//! [`signer`] signs requests with ACS3-HMAC-SHA256 (or RPC v1), and [`KmsClient`] calls any
+//! action and returns its JSON. [`wrapper`] implements the envelope crate's `KeyWrapper` over it.
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+pub mod client;
+pub mod profile;
+pub mod settings;
+pub mod signer;
+pub mod wrapper;
+
+pub use client::{ClientError, KmsClient};
+pub use settings::Settings;

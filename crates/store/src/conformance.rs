@@ -1,1 +1,947 @@
-//! Conformance suite (work in progress).
+//! The conformance suite: what every [`KeyStore`] backend must do, checked the same way for all.
+//!
+//! [`run_all`] runs every check, each against a fresh, empty store from the caller's factory, so a
+//! new backend (PostgreSQL, ...) proves itself by calling it from one test. The checks are also
+//! public one by one, for backends that want one test per check.
+//!
+//! A check returns `Err` when the store fails where it should have succeeded, and fails an
+//! assertion when the store succeeds where it should not, or returns the wrong rows. Every check
+//! covers the refusals (`NotFound`, `AlreadyExists`, `Conflict`) as well as the happy path.
+//! The concurrency checks spawn tasks, so run them on a multi-threaded tokio runtime.
+
+use std::collections::HashSet;
+use std::future::Future;
+use std::sync::Arc;
+
+use tokio::task::JoinSet;
+
+use crate::{
+    AccessKeyRecord, AliasRecord, KeyRecord, KeyStore, Page, Paged, StoreError, StoreResult,
+    TagRecord, VersionRecord,
+};
+
+/// A page large enough for every list in this suite.
+const ALL: Page = Page {
+    offset: 0,
+    limit: 1_000,
+};
+
+/// A check that hit an unexpected store error (or whose store could not be made).
+#[derive(Debug, thiserror::Error)]
+#[error("conformance check `{check}` failed: {source}")]
+pub struct CheckFailed {
+    /// The check's function name.
+    pub check: &'static str,
+    /// The unexpected error.
+    #[source]
+    pub source: StoreError,
+}
+
+/// Runs every check, each on a fresh empty store made by `make`. Stops at the first failure.
+pub async fn run_all<S, F, Fut>(make: F) -> Result<(), CheckFailed>
+where
+    S: KeyStore,
+    F: Fn() -> Fut,
+    Fut: Future<Output = StoreResult<S>>,
+{
+    /// Runs one check on a fresh store, naming the check in its error.
+    macro_rules! check {
+        ($name:ident($store:ident => $arg:expr)) => {{
+            let failed = |source| CheckFailed {
+                check: stringify!($name),
+                source,
+            };
+            let $store = Arc::new(make().await.map_err(failed)?);
+            $name($arg).await.map_err(failed)?;
+        }};
+    }
+    check!(key_round_trip(s => &*s));
+    check!(duplicate_key_is_refused(s => &*s));
+    check!(update_key_is_compare_and_set(s => &*s));
+    check!(versions_add_get_and_list(s => &*s));
+    check!(version_errors(s => &*s));
+    check!(alias_lifecycle(s => &*s));
+    check!(alias_errors(s => &*s));
+    check!(alias_listing(s => &*s));
+    check!(tags_put_replace_delete(s => &*s));
+    check!(access_keys_upsert(s => &*s));
+    check!(nonces_refuse_replays(s => &*s));
+    check!(nonces_expire(s => &*s));
+    check!(list_keys_pages(s => &*s));
+    check!(concurrent_updates_have_one_winner(s => s));
+    check!(concurrent_creates_all_land(s => s));
+    Ok(())
+}
+
+/// A key with every field set, revision 0.
+pub fn sample_key(key_id: &str, creation_date: i64) -> KeyRecord {
+    KeyRecord {
+        key_id: key_id.to_owned(),
+        description: format!("key {key_id} — ünïcode ok"),
+        key_spec: "Aliyun_AES_256".to_owned(),
+        key_usage: "ENCRYPT/DECRYPT".to_owned(),
+        origin: "Aliyun_KMS".to_owned(),
+        protection_level: "SOFTWARE".to_owned(),
+        state: "Enabled".to_owned(),
+        creator: "1234567890".to_owned(),
+        creation_date,
+        primary_version_id: format!("{key_id}-v1"),
+        last_rotation_date: creation_date,
+        automatic_rotation: "Enabled".to_owned(),
+        rotation_interval: Some(31_536_000),
+        next_rotation_date: Some(creation_date + 31_536_000),
+        delete_date: Some(creation_date + 7 * 86_400),
+        deletion_protection: true,
+        deletion_protection_description: "production".to_owned(),
+        material_expire_time: Some(creation_date + 1),
+        revision: 0,
+    }
+}
+
+/// A version whose material holds zero and non-UTF-8 bytes.
+pub fn sample_version(key_id: &str, version_id: &str, creation_date: i64) -> VersionRecord {
+    let mut sealed_material = vec![0, 0xff, 0x80, 0];
+    sealed_material.extend_from_slice(version_id.as_bytes());
+    VersionRecord {
+        key_id: key_id.to_owned(),
+        version_id: version_id.to_owned(),
+        creation_date,
+        sealed_material,
+    }
+}
+
+/// Creates `sample_key(key_id)` with its first version `{key_id}-v1`.
+async fn create_sample<S: KeyStore>(
+    store: &S,
+    key_id: &str,
+    creation_date: i64,
+) -> StoreResult<KeyRecord> {
+    let key = sample_key(key_id, creation_date);
+    let first = sample_version(key_id, &key.primary_version_id, creation_date);
+    store.create_key(&key, &first).await?;
+    Ok(key)
+}
+
+/// A key and its first version come back exactly as stored; absent ids are `None`.
+pub async fn key_round_trip<S: KeyStore>(store: &S) -> StoreResult<()> {
+    let key = sample_key("key-a", 1_000);
+    let first = sample_version("key-a", "key-a-v1", 1_000);
+    store.create_key(&key, &first).await?;
+    assert_eq!(
+        store.get_key("key-a").await?,
+        Some(key),
+        "get_key after create_key"
+    );
+    assert_eq!(store.get_version("key-a-v1").await?, Some(first.clone()));
+    let listed = store.list_versions("key-a", ALL).await?;
+    assert_eq!(
+        listed,
+        Paged {
+            items: vec![first],
+            total: 1
+        },
+        "first version listed"
+    );
+    assert_eq!(store.get_key("key-absent").await?, None);
+    assert_eq!(store.get_version("version-absent").await?, None);
+
+    let bare = KeyRecord {
+        description: String::new(),
+        rotation_interval: None,
+        next_rotation_date: None,
+        delete_date: None,
+        deletion_protection: false,
+        deletion_protection_description: String::new(),
+        material_expire_time: None,
+        ..sample_key("key-bare", 1_001)
+    };
+    let empty_material = VersionRecord {
+        sealed_material: Vec::new(),
+        ..sample_version("key-bare", "key-bare-v1", 1_001)
+    };
+    store.create_key(&bare, &empty_material).await?;
+    assert_eq!(
+        store.get_key("key-bare").await?,
+        Some(bare),
+        "empty options round-trip"
+    );
+    assert_eq!(
+        store.get_version("key-bare-v1").await?,
+        Some(empty_material)
+    );
+    Ok(())
+}
+
+/// A taken key id, or a taken first version id, is `AlreadyExists` and changes nothing.
+pub async fn duplicate_key_is_refused<S: KeyStore>(store: &S) -> StoreResult<()> {
+    let original = create_sample(store, "key-a", 1_000).await?;
+    let again = KeyRecord {
+        description: "second".to_owned(),
+        ..original.clone()
+    };
+    let result = store
+        .create_key(&again, &sample_version("key-a", "key-a-other", 2_000))
+        .await;
+    assert!(
+        matches!(result, Err(StoreError::AlreadyExists)),
+        "duplicate key id: {result:?}"
+    );
+    assert_eq!(
+        store.get_key("key-a").await?,
+        Some(original),
+        "original key kept"
+    );
+    assert_eq!(
+        store.get_version("key-a-other").await?,
+        None,
+        "refused create wrote a version"
+    );
+
+    let reused = store
+        .create_key(
+            &sample_key("key-b", 3_000),
+            &sample_version("key-b", "key-a-v1", 3_000),
+        )
+        .await;
+    assert!(
+        matches!(reused, Err(StoreError::AlreadyExists)),
+        "taken version id: {reused:?}"
+    );
+    assert_eq!(
+        store.get_key("key-b").await?,
+        None,
+        "create_key is not atomic"
+    );
+    assert_eq!(store.list_keys(ALL).await?.total, 1);
+    Ok(())
+}
+
+/// `update_key` stores `revision + 1` when the revision matches; otherwise `Conflict`, or
+/// `NotFound` for an absent key, and the row is unchanged.
+pub async fn update_key_is_compare_and_set<S: KeyStore>(store: &S) -> StoreResult<()> {
+    let created = create_sample(store, "key-a", 1_000).await?;
+    let changed = KeyRecord {
+        description: "rotated".to_owned(),
+        state: "Disabled".to_owned(),
+        primary_version_id: "key-a-v2".to_owned(),
+        rotation_interval: None,
+        delete_date: None,
+        deletion_protection: false,
+        ..created.clone()
+    };
+    store.update_key(&changed).await?;
+    let stored = KeyRecord {
+        revision: 1,
+        ..changed.clone()
+    };
+    assert_eq!(
+        store.get_key("key-a").await?,
+        Some(stored.clone()),
+        "update stored revision + 1"
+    );
+
+    let stale = KeyRecord {
+        description: "stale".to_owned(),
+        ..changed
+    };
+    let result = store.update_key(&stale).await;
+    assert!(
+        matches!(result, Err(StoreError::Conflict)),
+        "stale revision: {result:?}"
+    );
+    let ahead = KeyRecord {
+        revision: 7,
+        ..stale.clone()
+    };
+    let result = store.update_key(&ahead).await;
+    assert!(
+        matches!(result, Err(StoreError::Conflict)),
+        "future revision: {result:?}"
+    );
+    assert_eq!(
+        store.get_key("key-a").await?,
+        Some(stored.clone()),
+        "refused update changed row"
+    );
+
+    let next = KeyRecord {
+        description: "again".to_owned(),
+        ..stored
+    };
+    store.update_key(&next).await?;
+    let after = store.get_key("key-a").await?;
+    assert_eq!(
+        after.map(|k| (k.revision, k.description)),
+        Some((2, "again".to_owned()))
+    );
+
+    let absent = sample_key("key-absent", 1_000);
+    let result = store.update_key(&absent).await;
+    assert!(
+        matches!(result, Err(StoreError::NotFound)),
+        "absent key: {result:?}"
+    );
+    assert_eq!(
+        store.get_key("key-absent").await?,
+        None,
+        "update must not insert"
+    );
+    Ok(())
+}
+
+/// Versions are found by id alone and listed by creation date then id, in pages with a total.
+pub async fn versions_add_get_and_list<S: KeyStore>(store: &S) -> StoreResult<()> {
+    let key = sample_key("key-a", 100);
+    let first = sample_version("key-a", "v-100", 100);
+    store.create_key(&key, &first).await?;
+    let later = [
+        ("v-300", 300),
+        ("v-200-b", 200),
+        ("v-200-a", 200),
+        ("v-050", 50),
+    ];
+    for (version_id, date) in later {
+        store
+            .add_version(&sample_version("key-a", version_id, date))
+            .await?;
+    }
+    create_sample(store, "key-b", 100).await?;
+    store
+        .add_version(&sample_version("key-b", "vb-2", 150))
+        .await?;
+
+    let expected: Vec<VersionRecord> = [("v-050", 50), ("v-100", 100), ("v-200-a", 200)]
+        .into_iter()
+        .chain([("v-200-b", 200), ("v-300", 300)])
+        .map(|(id, date)| sample_version("key-a", id, date))
+        .collect();
+    let listed = store.list_versions("key-a", ALL).await?;
+    assert_eq!(
+        listed,
+        Paged {
+            items: expected.clone(),
+            total: 5
+        },
+        "order and total"
+    );
+    let pages = collect_pages(2, |page| store.list_versions("key-a", page)).await?;
+    assert_eq!(pages.sizes, [2, 2, 1], "pages of two");
+    assert_eq!(pages.items, expected, "pages concatenate to the full list");
+    assert!(
+        pages.totals.iter().all(|&t| t == 5),
+        "total on every page: {:?}",
+        pages.totals
+    );
+    let past_end = store
+        .list_versions(
+            "key-a",
+            Page {
+                offset: 9,
+                limit: 2,
+            },
+        )
+        .await?;
+    assert_eq!(
+        past_end,
+        Paged {
+            items: vec![],
+            total: 5
+        },
+        "offset past the end"
+    );
+    let none = store
+        .list_versions(
+            "key-a",
+            Page {
+                offset: 0,
+                limit: 0,
+            },
+        )
+        .await?;
+    assert_eq!(
+        none,
+        Paged {
+            items: vec![],
+            total: 5
+        },
+        "limit zero"
+    );
+
+    for version in &expected {
+        let found = store.get_version(&version.version_id).await?;
+        assert_eq!(found.as_ref(), Some(version), "get_version by id alone");
+    }
+    assert_eq!(
+        store.get_key("key-a").await?,
+        Some(key),
+        "add_version changed the key row"
+    );
+    assert_eq!(
+        store.list_versions("key-b", ALL).await?.total,
+        2,
+        "versions of another key"
+    );
+    let absent = store.list_versions("key-absent", ALL).await?;
+    assert_eq!(
+        absent,
+        Paged {
+            items: vec![],
+            total: 0
+        }
+    );
+    Ok(())
+}
+
+/// Adding to an absent key is `NotFound`; a taken version id (of any key) is `AlreadyExists`.
+pub async fn version_errors<S: KeyStore>(store: &S) -> StoreResult<()> {
+    create_sample(store, "key-a", 1_000).await?;
+    create_sample(store, "key-b", 1_000).await?;
+    let orphan = sample_version("key-absent", "v-orphan", 1_000);
+    let result = store.add_version(&orphan).await;
+    assert!(
+        matches!(result, Err(StoreError::NotFound)),
+        "absent key: {result:?}"
+    );
+    assert_eq!(store.get_version("v-orphan").await?, None);
+
+    let original = sample_version("key-a", "v-2", 2_000);
+    store.add_version(&original).await?;
+    let same_key = VersionRecord {
+        sealed_material: vec![1, 2, 3],
+        ..original.clone()
+    };
+    let result = store.add_version(&same_key).await;
+    assert!(
+        matches!(result, Err(StoreError::AlreadyExists)),
+        "same key: {result:?}"
+    );
+    let other_key = sample_version("key-b", "v-2", 3_000);
+    let result = store.add_version(&other_key).await;
+    assert!(
+        matches!(result, Err(StoreError::AlreadyExists)),
+        "other key: {result:?}"
+    );
+    assert_eq!(
+        store.get_version("v-2").await?,
+        Some(original),
+        "refused add changed version"
+    );
+    assert_eq!(store.list_versions("key-b", ALL).await?.total, 1);
+    Ok(())
+}
+
+/// An alias is created, repointed, deleted, and its name is free again afterwards.
+pub async fn alias_lifecycle<S: KeyStore>(store: &S) -> StoreResult<()> {
+    create_sample(store, "key-1", 1_000).await?;
+    create_sample(store, "key-2", 1_000).await?;
+    let alias = alias("alias/one", "key-1");
+    store.create_alias(&alias).await?;
+    assert_eq!(store.get_alias("alias/one").await?, Some(alias.clone()));
+
+    store.update_alias("alias/one", "key-2").await?;
+    let moved = AliasRecord {
+        key_id: "key-2".to_owned(),
+        ..alias.clone()
+    };
+    assert_eq!(
+        store.get_alias("alias/one").await?,
+        Some(moved),
+        "repointed, date kept"
+    );
+    let of_key_1 = store.list_aliases(Some("key-1"), ALL).await?;
+    assert_eq!(
+        of_key_1,
+        Paged {
+            items: vec![],
+            total: 0
+        },
+        "old key lost the alias"
+    );
+
+    store.delete_alias("alias/one").await?;
+    assert_eq!(store.get_alias("alias/one").await?, None);
+    assert_eq!(store.list_aliases(None, ALL).await?.total, 0);
+    store.create_alias(&alias).await?;
+    assert_eq!(
+        store.get_alias("alias/one").await?,
+        Some(alias),
+        "name reusable after delete"
+    );
+    Ok(())
+}
+
+/// Alias refusals: taken name, absent key, absent alias; none of them changes anything.
+pub async fn alias_errors<S: KeyStore>(store: &S) -> StoreResult<()> {
+    create_sample(store, "key-1", 1_000).await?;
+    create_sample(store, "key-2", 1_000).await?;
+    let original = alias("alias/one", "key-1");
+    store.create_alias(&original).await?;
+
+    let result = store.create_alias(&alias("alias/one", "key-2")).await;
+    assert!(
+        matches!(result, Err(StoreError::AlreadyExists)),
+        "taken name: {result:?}"
+    );
+    let result = store
+        .create_alias(&alias("alias/orphan", "key-absent"))
+        .await;
+    assert!(
+        matches!(result, Err(StoreError::NotFound)),
+        "create, absent key: {result:?}"
+    );
+    assert_eq!(store.get_alias("alias/orphan").await?, None);
+
+    let result = store.update_alias("alias/absent", "key-1").await;
+    assert!(
+        matches!(result, Err(StoreError::NotFound)),
+        "update, absent alias: {result:?}"
+    );
+    assert_eq!(
+        store.get_alias("alias/absent").await?,
+        None,
+        "update must not insert"
+    );
+    let result = store.update_alias("alias/one", "key-absent").await;
+    assert!(
+        matches!(result, Err(StoreError::NotFound)),
+        "update, absent key: {result:?}"
+    );
+    assert_eq!(
+        store.get_alias("alias/one").await?,
+        Some(original),
+        "refusals changed alias"
+    );
+
+    let result = store.delete_alias("alias/absent").await;
+    assert!(
+        matches!(result, Err(StoreError::NotFound)),
+        "delete, absent: {result:?}"
+    );
+    store.delete_alias("alias/one").await?;
+    let result = store.delete_alias("alias/one").await;
+    assert!(
+        matches!(result, Err(StoreError::NotFound)),
+        "delete twice: {result:?}"
+    );
+    Ok(())
+}
+
+/// Aliases list by name, all of them or one key's, in pages with a total.
+pub async fn alias_listing<S: KeyStore>(store: &S) -> StoreResult<()> {
+    create_sample(store, "key-1", 1_000).await?;
+    create_sample(store, "key-2", 1_000).await?;
+    let scrambled = [
+        ("c", "key-1"),
+        ("d", "key-2"),
+        ("a", "key-1"),
+        ("e", "key-1"),
+        ("b", "key-2"),
+    ];
+    for (name, key_id) in scrambled {
+        store
+            .create_alias(&alias(&format!("alias/{name}"), key_id))
+            .await?;
+    }
+    let names = |page: &Paged<AliasRecord>| -> Vec<String> {
+        page.items.iter().map(|a| a.alias_name.clone()).collect()
+    };
+
+    let every = store.list_aliases(None, ALL).await?;
+    assert_eq!(
+        names(&every),
+        ["alias/a", "alias/b", "alias/c", "alias/d", "alias/e"]
+    );
+    assert_eq!(every.total, 5);
+    let pages = collect_pages(2, |page| store.list_aliases(None, page)).await?;
+    assert_eq!(pages.sizes, [2, 2, 1]);
+    assert_eq!(
+        pages.items, every.items,
+        "pages concatenate to the full list"
+    );
+    assert!(
+        pages.totals.iter().all(|&t| t == 5),
+        "totals {:?}",
+        pages.totals
+    );
+
+    let of_key_1 = store.list_aliases(Some("key-1"), ALL).await?;
+    assert_eq!(
+        (names(&of_key_1), of_key_1.total),
+        (
+            vec!["alias/a".into(), "alias/c".into(), "alias/e".into()],
+            3
+        )
+    );
+    assert!(of_key_1.items.iter().all(|a| a.key_id == "key-1"));
+    let tail = store
+        .list_aliases(
+            Some("key-1"),
+            Page {
+                offset: 2,
+                limit: 2,
+            },
+        )
+        .await?;
+    assert_eq!((names(&tail), tail.total), (vec!["alias/e".to_owned()], 3));
+    let of_key_2 = store.list_aliases(Some("key-2"), ALL).await?;
+    assert_eq!(
+        (names(&of_key_2), of_key_2.total),
+        (vec!["alias/b".into(), "alias/d".into()], 2)
+    );
+    let of_absent = store.list_aliases(Some("key-absent"), ALL).await?;
+    assert_eq!(
+        of_absent,
+        Paged {
+            items: vec![],
+            total: 0
+        }
+    );
+    Ok(())
+}
+
+/// Tags upsert by tag key, list by tag key, delete ignoring absent keys; a missing key is
+/// `NotFound`.
+pub async fn tags_put_replace_delete<S: KeyStore>(store: &S) -> StoreResult<()> {
+    create_sample(store, "key-1", 1_000).await?;
+    create_sample(store, "key-2", 1_000).await?;
+    store
+        .put_tags("key-1", &[tag("env", "prod"), tag("app", "web")])
+        .await?;
+    assert_eq!(
+        store.list_tags("key-1").await?,
+        [tag("app", "web"), tag("env", "prod")]
+    );
+
+    store
+        .put_tags("key-1", &[tag("env", "dev"), tag("team", "x")])
+        .await?;
+    let replaced = [tag("app", "web"), tag("env", "dev"), tag("team", "x")];
+    assert_eq!(
+        store.list_tags("key-1").await?,
+        replaced,
+        "replace one, add one, keep one"
+    );
+    store.put_tags("key-1", &[]).await?;
+    assert_eq!(
+        store.list_tags("key-1").await?,
+        replaced,
+        "empty put changes nothing"
+    );
+
+    store.put_tags("key-2", &[tag("env", "other")]).await?;
+    assert_eq!(store.list_tags("key-2").await?, [tag("env", "other")]);
+    assert_eq!(
+        store.list_tags("key-1").await?,
+        replaced,
+        "tags are per key"
+    );
+
+    store
+        .delete_tags("key-1", &["app".to_owned(), "absent".to_owned()])
+        .await?;
+    assert_eq!(
+        store.list_tags("key-1").await?,
+        [tag("env", "dev"), tag("team", "x")]
+    );
+    assert_eq!(
+        store.list_tags("key-2").await?,
+        [tag("env", "other")],
+        "delete is per key"
+    );
+
+    let result = store.put_tags("key-absent", &[tag("env", "prod")]).await;
+    assert!(
+        matches!(result, Err(StoreError::NotFound)),
+        "put, absent key: {result:?}"
+    );
+    let result = store.put_tags("key-absent", &[]).await;
+    assert!(
+        matches!(result, Err(StoreError::NotFound)),
+        "empty put, absent key: {result:?}"
+    );
+    assert!(
+        store.list_tags("key-absent").await?.is_empty(),
+        "tags of an absent key"
+    );
+    Ok(())
+}
+
+/// Access keys insert, read back, and upsert (a second put changes status and secret).
+pub async fn access_keys_upsert<S: KeyStore>(store: &S) -> StoreResult<()> {
+    let active = AccessKeyRecord {
+        access_key_id: "LTAIexample1".to_owned(),
+        sealed_secret: vec![0, 1, 0xfe, 0xff],
+        status: "Active".to_owned(),
+        user_name: "alice".to_owned(),
+        creation_date: 1_000,
+    };
+    store.put_access_key(&active).await?;
+    assert_eq!(
+        store.get_access_key("LTAIexample1").await?,
+        Some(active.clone())
+    );
+    assert_eq!(store.get_access_key("LTAIabsent").await?, None);
+
+    let other = AccessKeyRecord {
+        access_key_id: "LTAIexample2".to_owned(),
+        ..active.clone()
+    };
+    store.put_access_key(&other).await?;
+    let inactive = AccessKeyRecord {
+        status: "Inactive".to_owned(),
+        sealed_secret: vec![9, 9, 9],
+        ..active
+    };
+    store.put_access_key(&inactive).await?;
+    assert_eq!(
+        store.get_access_key("LTAIexample1").await?,
+        Some(inactive),
+        "upsert replaced"
+    );
+    assert_eq!(
+        store.get_access_key("LTAIexample2").await?,
+        Some(other),
+        "other key untouched"
+    );
+    Ok(())
+}
+
+/// A nonce is accepted once; a replay inside its window is refused.
+pub async fn nonces_refuse_replays<S: KeyStore>(store: &S) -> StoreResult<()> {
+    assert!(
+        store.remember_nonce("n-1", 1_100, 1_000).await?,
+        "first use"
+    );
+    assert!(!store.remember_nonce("n-1", 1_101, 1_001).await?, "replay");
+    assert!(
+        !store.remember_nonce("n-1", 1_200, 1_099).await?,
+        "replay at end of window"
+    );
+    assert!(
+        store.remember_nonce("n-2", 1_100, 1_001).await?,
+        "another nonce"
+    );
+    for i in 0..5_000 {
+        assert!(
+            store
+                .remember_nonce(&format!("bulk-{i}"), 2_000, 1_500)
+                .await?,
+            "bulk {i}"
+        );
+    }
+    for i in (0..5_000).step_by(97) {
+        assert!(
+            !store
+                .remember_nonce(&format!("bulk-{i}"), 2_000, 1_501)
+                .await?,
+            "bulk replay {i}"
+        );
+    }
+    Ok(())
+}
+
+/// A nonce whose window has passed is accepted again, and then refused again.
+pub async fn nonces_expire<S: KeyStore>(store: &S) -> StoreResult<()> {
+    assert!(store.remember_nonce("n-1", 1_100, 1_000).await?);
+    assert!(
+        store.remember_nonce("n-1", 1_300, 1_200).await?,
+        "expired nonce accepted"
+    );
+    assert!(
+        !store.remember_nonce("n-1", 1_400, 1_201).await?,
+        "renewed window refuses"
+    );
+    for i in 0..5_000 {
+        assert!(
+            store
+                .remember_nonce(&format!("bulk-{i}"), 2_000, 1_500)
+                .await?
+        );
+    }
+    for i in 0..5_000 {
+        assert!(
+            store
+                .remember_nonce(&format!("bulk-{i}"), 4_000, 3_000)
+                .await?,
+            "bulk {i}"
+        );
+    }
+    Ok(())
+}
+
+/// 25 keys in pages of 10: 10, 10, 5, total 25 each time, no duplicates, by creation date then
+/// id, the same order every time.
+pub async fn list_keys_pages<S: KeyStore>(store: &S) -> StoreResult<()> {
+    // Created out of order, with creation dates that tie, so both sort keys matter.
+    let mut expected = Vec::new();
+    for i in (0..25).map(|i| (i * 11) % 25) {
+        expected.push(create_sample(store, &format!("key-{i:02}"), 1_000 + (i * 7) % 5).await?);
+    }
+    expected.sort_by(|a, b| (a.creation_date, &a.key_id).cmp(&(b.creation_date, &b.key_id)));
+
+    let pages = collect_pages(10, |page| store.list_keys(page)).await?;
+    assert_eq!(pages.sizes, [10, 10, 5]);
+    assert!(
+        pages.totals.iter().all(|&t| t == 25),
+        "totals {:?}",
+        pages.totals
+    );
+    let unique: HashSet<&str> = pages.items.iter().map(|k| k.key_id.as_str()).collect();
+    assert_eq!(unique.len(), 25, "duplicates across pages");
+    assert_eq!(pages.items, expected, "creation date then key id");
+    let again = collect_pages(10, |page| store.list_keys(page)).await?;
+    assert_eq!(again.items, pages.items, "order is stable");
+
+    let edges = [(25, 10), (0, 0), (u64::MAX, 10)];
+    for (offset, limit) in edges {
+        let empty = store.list_keys(Page { offset, limit }).await?;
+        assert_eq!(
+            empty,
+            Paged {
+                items: vec![],
+                total: 25
+            },
+            "offset {offset} limit {limit}"
+        );
+    }
+    let huge = store
+        .list_keys(Page {
+            offset: 0,
+            limit: u64::MAX,
+        })
+        .await?;
+    assert_eq!(huge.items, expected, "limit u64::MAX means all");
+    Ok(())
+}
+
+/// Many tasks update one key from the same revision: exactly one wins, the rest get `Conflict`.
+pub async fn concurrent_updates_have_one_winner<S: KeyStore>(store: Arc<S>) -> StoreResult<()> {
+    const WRITERS: usize = 16;
+    let key = create_sample(&*store, "key-a", 1_000).await?;
+    let mut tasks = JoinSet::new();
+    for i in 0..WRITERS {
+        let (store, key) = (Arc::clone(&store), key.clone());
+        tasks.spawn(async move {
+            let mine = KeyRecord {
+                description: format!("writer {i}"),
+                ..key
+            };
+            (i, store.update_key(&mine).await)
+        });
+    }
+    let mut winners = Vec::new();
+    for (i, result) in join_all(tasks).await? {
+        match result {
+            Ok(()) => winners.push(i),
+            Err(StoreError::Conflict) => {}
+            Err(other) => return Err(other),
+        }
+    }
+    assert_eq!(winners.len(), 1, "winners {winners:?}");
+    let stored = store.get_key("key-a").await?;
+    let expected = winners.first().map(|w| (1, format!("writer {w}")));
+    assert_eq!(
+        stored.map(|k| (k.revision, k.description)),
+        expected,
+        "the winner's row"
+    );
+    Ok(())
+}
+
+/// Several tasks create keys at once: every create lands and is immediately readable.
+pub async fn concurrent_creates_all_land<S: KeyStore>(store: Arc<S>) -> StoreResult<()> {
+    const TASKS: usize = 8;
+    const PER_TASK: usize = 25;
+    let mut tasks = JoinSet::new();
+    for t in 0..TASKS {
+        let store = Arc::clone(&store);
+        tasks.spawn(async move {
+            for n in 0..PER_TASK {
+                let key_id = format!("key-t{t}-{n:02}");
+                create_sample(&*store, &key_id, 1_000).await?;
+                let readable = store.get_key(&key_id).await?.is_some();
+                assert!(readable, "{key_id} not readable after create_key returned");
+            }
+            StoreResult::Ok(())
+        });
+    }
+    for result in join_all(tasks).await? {
+        result?;
+    }
+    let listed = store.list_keys(ALL).await?;
+    assert_eq!(listed.total, (TASKS * PER_TASK) as u64);
+    assert_eq!(listed.items.len(), TASKS * PER_TASK);
+    for key in &listed.items {
+        let first = store.get_version(&key.primary_version_id).await?;
+        assert_eq!(
+            first.map(|v| v.key_id),
+            Some(key.key_id.clone()),
+            "first version landed"
+        );
+    }
+    Ok(())
+}
+
+fn alias(alias_name: &str, key_id: &str) -> AliasRecord {
+    AliasRecord {
+        alias_name: alias_name.to_owned(),
+        key_id: key_id.to_owned(),
+        creation_date: 1_234,
+    }
+}
+
+fn tag(tag_key: &str, tag_value: &str) -> TagRecord {
+    TagRecord {
+        tag_key: tag_key.to_owned(),
+        tag_value: tag_value.to_owned(),
+    }
+}
+
+/// Every page of a listing, read `size` rows at a time until a short page.
+struct Pages<T> {
+    items: Vec<T>,
+    sizes: Vec<usize>,
+    totals: Vec<u64>,
+}
+
+async fn collect_pages<T, F, Fut>(size: u64, mut list: F) -> StoreResult<Pages<T>>
+where
+    F: FnMut(Page) -> Fut,
+    Fut: Future<Output = StoreResult<Paged<T>>>,
+{
+    let mut pages = Pages {
+        items: Vec::new(),
+        sizes: Vec::new(),
+        totals: Vec::new(),
+    };
+    let mut offset = 0;
+    loop {
+        let page = list(Page {
+            offset,
+            limit: size,
+        })
+        .await?;
+        let len = page.items.len();
+        pages.sizes.push(len);
+        pages.totals.push(page.total);
+        pages.items.extend(page.items);
+        offset += size;
+        if (len as u64) < size || pages.sizes.len() > 1_000 {
+            return Ok(pages);
+        }
+    }
+}
+
+/// Waits for every task. A task's panic (a failed assertion) is re-raised here; a task that was
+/// cancelled is a backend failure.
+async fn join_all<T: 'static>(mut tasks: JoinSet<T>) -> StoreResult<Vec<T>> {
+    let mut outputs = Vec::new();
+    while let Some(joined) = tasks.join_next().await {
+        match joined {
+            Ok(output) => outputs.push(output),
+            Err(error) if error.is_panic() => std::panic::resume_unwind(error.into_panic()),
+            Err(error) => return Err(StoreError::Backend(Box::new(error))),
+        }
+    }
+    Ok(outputs)
+}

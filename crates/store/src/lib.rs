@@ -185,7 +185,11 @@ pub trait KeyStore: Send + Sync + 'static {
     async fn get_alias(&self, alias_name: &str) -> StoreResult<Option<AliasRecord>>;
 
     /// Aliases ordered by name; only those of `key_id` when given.
-    async fn list_aliases(&self, key_id: Option<&str>, page: Page) -> StoreResult<Paged<AliasRecord>>;
+    async fn list_aliases(
+        &self,
+        key_id: Option<&str>,
+        page: Page,
+    ) -> StoreResult<Paged<AliasRecord>>;
 
     /// Sets tags on a key (insert or replace by tag key). `NotFound` if the key is absent.
     async fn put_tags(&self, key_id: &str, tags: &[TagRecord]) -> StoreResult<()>;

@@ -1,1 +1,218 @@
-//! SQLite backend (work in progress).
+//! The SQLite backend: keywarden's embedded, default store.
+//!
+//! One file holds everything (the `schema` module lists the tables). The file runs in WAL mode
+//! with `synchronous=FULL`, so a call that returned `Ok` has reached stable storage and survives
+//! SIGKILL and power loss. Foreign keys are enforced; `busy_timeout` is 5 s.
+//!
+//! Concurrency: all writes go through one connection, each in an immediate transaction; reads use
+//! a small pool of read-only connections that never wait for the writer (module `pool`).
+//! rusqlite is synchronous, so database work runs on tokio's blocking pool.
+//!
+//! **One process per file.** The SQLite store serves a single server process. Several processes
+//! on one file would stay consistent (SQLite locks the file and key updates are compare-and-set),
+//! but signature nonces are *not* in the file: they live in this process's memory (module
+//! `nonces`), which is the whole nonce window only when one process serves the API. Deployments
+//! with several server nodes use a shared networked store instead.
+
+mod access_keys;
+mod aliases;
+mod error;
+mod keys;
+mod nonces;
+mod pool;
+mod schema;
+mod tags;
+mod versions;
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use rusqlite::{Connection, Params};
+
+use self::error::SqlResultExt;
+pub use self::error::SqliteStoreError;
+use self::nonces::NonceWindow;
+use self::pool::Pool;
+use crate::{
+    AccessKeyRecord, AliasRecord, KeyRecord, KeyStore, Page, Paged, StoreResult, TagRecord,
+    VersionRecord,
+};
+
+/// The schema version this build creates (SQLite's `PRAGMA user_version` of a migrated file).
+pub const SCHEMA_VERSION: i64 = schema::CURRENT_VERSION;
+
+/// A [`KeyStore`] in one SQLite file.
+pub struct SqliteStore {
+    path: PathBuf,
+    pool: Arc<Pool>,
+    nonces: NonceWindow,
+}
+
+impl SqliteStore {
+    /// Opens the database at `path`, creating the file if it is missing, and brings its schema up
+    /// to date. Fails if the file belongs to a newer keywarden (a higher schema version).
+    pub async fn open(path: &Path) -> StoreResult<SqliteStore> {
+        let owned = path.to_path_buf();
+        let pool = tokio::task::spawn_blocking(move || Pool::open(&owned))
+            .await
+            .map_err(error::join_failed)??;
+        Ok(SqliteStore {
+            path: path.to_path_buf(),
+            pool: Arc::new(pool),
+            nonces: NonceWindow::new(),
+        })
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+impl fmt::Debug for SqliteStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SqliteStore")
+            .field("path", &self.path)
+            .finish_non_exhaustive()
+    }
+}
+
+#[async_trait]
+impl KeyStore for SqliteStore {
+    async fn create_key(&self, key: &KeyRecord, first_version: &VersionRecord) -> StoreResult<()> {
+        let (key, first) = (key.clone(), first_version.clone());
+        self.pool
+            .write(move |conn| keys::create(conn, &key, &first))
+            .await
+    }
+
+    async fn get_key(&self, key_id: &str) -> StoreResult<Option<KeyRecord>> {
+        let key_id = key_id.to_owned();
+        self.pool.read(move |conn| keys::get(conn, &key_id)).await
+    }
+
+    async fn list_keys(&self, page: Page) -> StoreResult<Paged<KeyRecord>> {
+        self.pool.read(move |conn| keys::list(conn, page)).await
+    }
+
+    async fn update_key(&self, key: &KeyRecord) -> StoreResult<()> {
+        let key = key.clone();
+        self.pool.write(move |conn| keys::update(conn, &key)).await
+    }
+
+    async fn add_version(&self, version: &VersionRecord) -> StoreResult<()> {
+        let version = version.clone();
+        self.pool
+            .write(move |conn| versions::insert(conn, &version))
+            .await
+    }
+
+    async fn get_version(&self, version_id: &str) -> StoreResult<Option<VersionRecord>> {
+        let version_id = version_id.to_owned();
+        self.pool
+            .read(move |conn| versions::get(conn, &version_id))
+            .await
+    }
+
+    async fn list_versions(&self, key_id: &str, page: Page) -> StoreResult<Paged<VersionRecord>> {
+        let key_id = key_id.to_owned();
+        self.pool
+            .read(move |conn| versions::list(conn, &key_id, page))
+            .await
+    }
+
+    async fn create_alias(&self, alias: &AliasRecord) -> StoreResult<()> {
+        let alias = alias.clone();
+        self.pool
+            .write(move |conn| aliases::insert(conn, &alias))
+            .await
+    }
+
+    async fn update_alias(&self, alias_name: &str, key_id: &str) -> StoreResult<()> {
+        let (alias_name, key_id) = (alias_name.to_owned(), key_id.to_owned());
+        self.pool
+            .write(move |conn| aliases::repoint(conn, &alias_name, &key_id))
+            .await
+    }
+
+    async fn delete_alias(&self, alias_name: &str) -> StoreResult<()> {
+        let alias_name = alias_name.to_owned();
+        self.pool
+            .write(move |conn| aliases::delete(conn, &alias_name))
+            .await
+    }
+
+    async fn get_alias(&self, alias_name: &str) -> StoreResult<Option<AliasRecord>> {
+        let alias_name = alias_name.to_owned();
+        self.pool
+            .read(move |conn| aliases::get(conn, &alias_name))
+            .await
+    }
+
+    async fn list_aliases(
+        &self,
+        key_id: Option<&str>,
+        page: Page,
+    ) -> StoreResult<Paged<AliasRecord>> {
+        let key_id = key_id.map(str::to_owned);
+        self.pool
+            .read(move |conn| aliases::list(conn, key_id.as_deref(), page))
+            .await
+    }
+
+    async fn put_tags(&self, key_id: &str, tags: &[TagRecord]) -> StoreResult<()> {
+        let (key_id, tags) = (key_id.to_owned(), tags.to_vec());
+        self.pool
+            .write(move |conn| tags::put(conn, &key_id, &tags))
+            .await
+    }
+
+    async fn delete_tags(&self, key_id: &str, tag_keys: &[String]) -> StoreResult<()> {
+        let (key_id, tag_keys) = (key_id.to_owned(), tag_keys.to_vec());
+        self.pool
+            .write(move |conn| tags::delete(conn, &key_id, &tag_keys))
+            .await
+    }
+
+    async fn list_tags(&self, key_id: &str) -> StoreResult<Vec<TagRecord>> {
+        let key_id = key_id.to_owned();
+        self.pool.read(move |conn| tags::list(conn, &key_id)).await
+    }
+
+    async fn put_access_key(&self, key: &AccessKeyRecord) -> StoreResult<()> {
+        let key = key.clone();
+        self.pool
+            .write(move |conn| access_keys::put(conn, &key))
+            .await
+    }
+
+    async fn get_access_key(&self, access_key_id: &str) -> StoreResult<Option<AccessKeyRecord>> {
+        let access_key_id = access_key_id.to_owned();
+        self.pool
+            .read(move |conn| access_keys::get(conn, &access_key_id))
+            .await
+    }
+
+    async fn remember_nonce(&self, nonce: &str, expires_at: i64, now: i64) -> StoreResult<bool> {
+        Ok(self.nonces.remember(nonce, expires_at, now))
+    }
+}
+
+/// SQL `LIMIT` and `OFFSET` for a page. Values beyond `i64::MAX` mean "all" and "past the end",
+/// which `i64::MAX` also means (a negative `LIMIT` would mean "no limit" to SQLite).
+fn limit_offset(page: Page) -> (i64, i64) {
+    let clamp = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
+    (clamp(page.limit), clamp(page.offset))
+}
+
+/// Runs a `SELECT COUNT(*)` query.
+fn count_total(conn: &Connection, sql: &str, params: impl Params) -> StoreResult<u64> {
+    let count: i64 = conn
+        .prepare_cached(sql)
+        .db()?
+        .query_row(params, |row| row.get(0))
+        .db()?;
+    Ok(u64::try_from(count).unwrap_or(0))
+}

@@ -1,0 +1,93 @@
+//! Command-line definitions.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// keywarden: a self-hosted KMS that speaks the Alibaba Cloud KMS API (2016-01-20).
+#[derive(Parser)]
+#[command(name = "keywarden", version, about, long_about = None)]
+pub struct Cli {
+    /// Client connection settings (for every command that talks to a server).
+    #[command(flatten)]
+    pub client: ClientArgs,
+    /// The command.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Where and as whom to connect. Each falls back to the environment, then the profile.
+#[derive(Args, Debug, Clone, Default)]
+pub struct ClientArgs {
+    /// KMS endpoint, e.g. https://127.0.0.1:8443 [env: KEYWARDEN_ENDPOINT]
+    #[arg(long, global = true)]
+    pub endpoint: Option<String>,
+    /// Access key id [env: ALIBABA_CLOUD_ACCESS_KEY_ID]
+    #[arg(long, global = true)]
+    pub access_key_id: Option<String>,
+    /// Access key secret; prefer the environment variable [env: ALIBABA_CLOUD_ACCESS_KEY_SECRET]
+    #[arg(long, global = true, hide_env_values = true)]
+    pub access_key_secret: Option<String>,
+    /// PEM file of the CA to trust (the server's tls/ca.pem) [env: KEYWARDEN_CA_FILE]
+    #[arg(long, global = true)]
+    pub ca_file: Option<PathBuf>,
+    /// Profile file [default: $KEYWARDEN_CONFIG, else ~/.keywarden/config.json]
+    #[arg(long, global = true)]
+    pub profile: Option<PathBuf>,
+}
+
+/// The commands.
+#[derive(Subcommand)]
+pub enum Command {
+    /// Run the KMS server (embedded SQLite store, TLS with a generated CA).
+    Serve(ServeArgs),
+    /// Call any KMS API action and print its JSON, e.g. `keywarden kms CreateKey --Description x`.
+    Kms(KmsArgs),
+    /// Store client settings in the profile (like `aliyun configure`).
+    Configure(ConfigureArgs),
+}
+
+/// `keywarden serve`.
+#[derive(Args, Debug)]
+pub struct ServeArgs {
+    /// Data directory (created 0700): database, root key, TLS files, admin credentials.
+    #[arg(long, env = "KEYWARDEN_DATA_DIR", default_value = "./keywarden-data")]
+    pub data_dir: PathBuf,
+    /// Address to listen on (port 0 picks a free port).
+    #[arg(long, env = "KEYWARDEN_LISTEN", default_value = "127.0.0.1:8443")]
+    pub listen: SocketAddr,
+    /// Serve plain HTTP instead of HTTPS. For local development only: secrets cross the wire in clear.
+    #[arg(long)]
+    pub no_tls: bool,
+    /// Extra DNS name or IP for the server certificate (repeatable).
+    #[arg(long = "tls-san")]
+    pub tls_sans: Vec<String>,
+    /// Region id used in ARNs (recorded at first start).
+    #[arg(long)]
+    pub region: Option<String>,
+    /// Seconds a node trusts cached key state before re-reading the store.
+    #[arg(long, default_value_t = 2)]
+    pub cache_ttl: u64,
+    /// Do not write a client profile pointing at this server.
+    #[arg(long)]
+    pub no_profile: bool,
+}
+
+/// `keywarden kms <Action> [--Param value]...`.
+#[derive(Args, Debug)]
+pub struct KmsArgs {
+    /// The API action, e.g. CreateKey, GenerateDataKey, Decrypt.
+    pub action: String,
+    /// Action parameters as `--Name value` (or `--Name=value`) pairs.
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true, num_args = 0..)]
+    pub params: Vec<String>,
+}
+
+/// `keywarden configure`.
+#[derive(Args, Debug)]
+pub struct ConfigureArgs {
+    /// Print the current profile (secret redacted) instead of writing it.
+    #[arg(long)]
+    pub show: bool,
+}

@@ -1,0 +1,84 @@
+//! Exit codes and error reporting. Scripts rely on these codes:
+//!
+//! | code | meaning |
+//! |---|---|
+//! | 1 | other error |
+//! | 2 | usage error (bad arguments) |
+//! | 3 | missing or wrong credentials / configuration |
+//! | 4 | KMS unreachable |
+//! | 5 | the KMS refused: key disabled, pending deletion, not found, or not allowed |
+//! | 6 | API error of another kind (bad parameter, ...) |
+
+use keywarden_client::ClientError;
+
+/// Exit code: other error.
+pub const OTHER: u8 = 1;
+/// Exit code: usage error.
+pub const USAGE: u8 = 2;
+/// Exit code: credentials or configuration.
+pub const CREDENTIALS: u8 = 3;
+/// Exit code: KMS unreachable.
+pub const UNREACHABLE: u8 = 4;
+/// Exit code: key refused (disabled, not found, forbidden).
+pub const KEY_REFUSED: u8 = 5;
+/// Exit code: other API error.
+pub const API: u8 = 6;
+
+/// An error that carries its exit code.
+#[derive(Debug, thiserror::Error)]
+#[error("{message}")]
+pub struct CodedError {
+    /// Exit code.
+    pub code: u8,
+    /// What to print.
+    pub message: String,
+}
+
+/// Shorthand to fail with a code.
+pub fn fail(code: u8, message: impl Into<String>) -> anyhow::Error {
+    CodedError { code, message: message.into() }.into()
+}
+
+/// The exit code for a client error.
+pub fn client_code(e: &ClientError) -> u8 {
+    match e {
+        ClientError::Unreachable { .. } => UNREACHABLE,
+        ClientError::Config(_) => CREDENTIALS,
+        ClientError::Api { code, .. } => api_code(code),
+        _ => OTHER,
+    }
+}
+
+fn api_code(code: &str) -> u8 {
+    if code.starts_with("InvalidAccessKeyId")
+        || code.starts_with("SignatureDoesNotMatch")
+        || code.starts_with("Forbidden.AccessKey")
+        || code.starts_with("IncompleteSignature")
+    {
+        CREDENTIALS
+    } else if code.starts_with("Rejected.")
+        || code.starts_with("Forbidden.")
+    {
+        KEY_REFUSED
+    } else {
+        API
+    }
+}
+
+/// Prints `e` (with its causes) to stderr and picks the exit code.
+pub fn report(e: &anyhow::Error) -> std::process::ExitCode {
+    let code = if let Some(c) = e.downcast_ref::<CodedError>() {
+        c.code
+    } else if let Some(c) = e.downcast_ref::<ClientError>() {
+        client_code(c)
+    } else if e.downcast_ref::<keywarden_client::settings::SettingsError>().is_some() {
+        CREDENTIALS
+    } else {
+        OTHER
+    };
+    eprintln!("keywarden: error: {e}");
+    for cause in e.chain().skip(1) {
+        eprintln!("  caused by: {cause}");
+    }
+    std::process::ExitCode::from(code)
+}

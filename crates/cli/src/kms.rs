@@ -1,0 +1,69 @@
+//! `keywarden kms <Action> [--Name value]...`: any API action, printed as pretty JSON.
+
+use keywarden_client::settings::{Overrides, Settings};
+use keywarden_client::KmsClient;
+
+use crate::cli::{ClientArgs, KmsArgs};
+use crate::exit::{USAGE, fail};
+
+/// Builds a client from flags, environment and profile.
+pub fn client(args: &ClientArgs) -> anyhow::Result<KmsClient> {
+    let overrides = Overrides {
+        endpoint: args.endpoint.clone(),
+        access_key_id: args.access_key_id.clone(),
+        access_key_secret: args.access_key_secret.clone(),
+        ca_file: args.ca_file.clone(),
+        profile: args.profile.clone(),
+    };
+    Ok(KmsClient::new(Settings::resolve(&overrides)?)?)
+}
+
+/// Runs the command.
+pub fn run(client_args: &ClientArgs, args: KmsArgs) -> anyhow::Result<()> {
+    let params = parse_params(&args.params)?;
+    let response = client(client_args)?.call(&args.action, &params)?;
+    println!("{}", serde_json::to_string_pretty(&response)?);
+    Ok(())
+}
+
+/// `--Name value` / `--Name=value` pairs → parameters.
+fn parse_params(raw: &[String]) -> anyhow::Result<Vec<(String, String)>> {
+    let mut out = Vec::new();
+    let mut it = raw.iter();
+    while let Some(arg) = it.next() {
+        let Some(name) = arg.strip_prefix("--") else {
+            return Err(fail(USAGE, format!("expected --Name value, found {arg:?}")));
+        };
+        let (name, value) = match name.split_once('=') {
+            Some((n, v)) => (n.to_owned(), v.to_owned()),
+            None => {
+                let v = it.next().ok_or_else(|| fail(USAGE, format!("--{name} needs a value")))?;
+                (name.to_owned(), v.clone())
+            }
+        };
+        if name.is_empty() {
+            return Err(fail(USAGE, "empty parameter name"));
+        }
+        out.push((name, value));
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn params() {
+        let raw: Vec<String> = ["--KeyId", "alias/x", "--NumberOfBytes=16", "--Plaintext", "--dash"]
+            .iter()
+            .map(|s| (*s).to_owned())
+            .collect();
+        let p = parse_params(&raw).unwrap();
+        assert_eq!(p[0], ("KeyId".into(), "alias/x".into()));
+        assert_eq!(p[1], ("NumberOfBytes".into(), "16".into()));
+        assert_eq!(p[2], ("Plaintext".into(), "--dash".into()));
+        assert!(parse_params(&["KeyId".into()]).is_err());
+        assert!(parse_params(&["--KeyId".into()]).is_err());
+    }
+}

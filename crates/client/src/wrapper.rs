@@ -1,0 +1,1 @@
+//! The envelope KeyWrapper over the KMS (pending the envelope crate API).

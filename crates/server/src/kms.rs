@@ -1,0 +1,224 @@
+//! The server's shared state, [`Kms`]: the store, the root key, the realm, the clock, and the
+//! hot-path caches. Operations (`ops/`) call it to resolve key references, check states, and get
+//! ready-to-use ciphers for CMK versions.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use keywarden_core::blob::CmkCipher;
+use keywarden_core::model::{KeyRef, KeySpec, KeyState, Realm};
+use keywarden_core::secret::{SecretBytes, SecretString};
+use keywarden_core::wrap::{RootKey, access_key_aad, material_aad};
+use keywarden_store::{AccessKeyRecord, KeyRecord, KeyStore};
+
+use crate::cache::TtlCache;
+use crate::error::ApiError;
+
+/// Where the current time comes from; tests may move it.
+pub trait Clock: Send + Sync + 'static {
+    /// Unix seconds now.
+    fn now(&self) -> i64;
+}
+
+/// The system clock.
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> i64 {
+        keywarden_core::dates::now_unix()
+    }
+}
+
+/// An unwrapped CMK version, ready to seal and open.
+pub struct VersionCipher {
+    /// Owning key.
+    pub key_id: String,
+    /// Its version id.
+    pub version_id: String,
+    /// The expanded material.
+    pub cipher: CmkCipher,
+}
+
+/// An access key with its secret unwrapped.
+pub struct Credential {
+    /// The stored record (secret still sealed inside).
+    pub record: AccessKeyRecord,
+    /// The secret, for signature verification.
+    pub secret: SecretString,
+}
+
+/// Tunables of [`Kms`].
+#[derive(Debug, Clone, Copy)]
+pub struct KmsOptions {
+    /// How long cached key records, aliases and access keys are trusted.
+    pub cache_ttl: Duration,
+}
+
+impl Default for KmsOptions {
+    fn default() -> Self {
+        Self { cache_ttl: Duration::from_secs(2) }
+    }
+}
+
+/// Shared server state.
+pub struct Kms {
+    /// Durable state.
+    pub store: Arc<dyn KeyStore>,
+    /// Region and account for ARNs.
+    pub realm: Realm,
+    /// The time source.
+    pub clock: Arc<dyn Clock>,
+    root: RootKey,
+    keys: TtlCache<String, KeyRecord>,
+    aliases: TtlCache<String, String>,
+    versions: TtlCache<String, VersionCipher>,
+    credentials: TtlCache<String, Credential>,
+}
+
+impl Kms {
+    /// Assembles the state.
+    pub fn new(
+        store: Arc<dyn KeyStore>,
+        root: RootKey,
+        realm: Realm,
+        clock: Arc<dyn Clock>,
+        opts: KmsOptions,
+    ) -> Self {
+        Self {
+            store,
+            realm,
+            clock,
+            root,
+            keys: TtlCache::new(opts.cache_ttl, 100_000),
+            aliases: TtlCache::new(opts.cache_ttl, 100_000),
+            // Versions never change once written; key state is checked separately.
+            versions: TtlCache::new(Duration::from_secs(3600), 100_000),
+            credentials: TtlCache::new(opts.cache_ttl, 10_000),
+        }
+    }
+
+    /// Unix seconds now.
+    pub fn now(&self) -> i64 {
+        self.clock.now()
+    }
+
+    /// Resolves a `KeyId` parameter (id, alias or ARN) to the key record.
+    pub async fn resolve(&self, key_ref: &str) -> Result<Arc<KeyRecord>, ApiError> {
+        match KeyRef::parse(key_ref) {
+            KeyRef::Id(id) => self.key(&id).await,
+            KeyRef::Alias(name) => {
+                let key_id = self.alias_target(&name).await?;
+                self.key(&key_id).await
+            }
+        }
+    }
+
+    /// The key record with this id.
+    pub async fn key(&self, key_id: &str) -> Result<Arc<KeyRecord>, ApiError> {
+        if let Some(k) = self.keys.get(&key_id.to_owned()) {
+            return Ok(k);
+        }
+        let rec = self.store.get_key(key_id).await?.ok_or(ApiError::KeyNotFound)?;
+        let rec = Arc::new(rec);
+        self.keys.insert(key_id.to_owned(), Arc::clone(&rec));
+        Ok(rec)
+    }
+
+    async fn alias_target(&self, name: &str) -> Result<String, ApiError> {
+        if let Some(id) = self.aliases.get(&name.to_owned()) {
+            return Ok(id.as_ref().clone());
+        }
+        let alias = self.store.get_alias(name).await?.ok_or(ApiError::AliasNotFound)?;
+        self.aliases.insert(name.to_owned(), Arc::new(alias.key_id.clone()));
+        Ok(alias.key_id)
+    }
+
+    /// The cipher of a key version, unwrapping it under the root key on a miss.
+    pub async fn version(&self, version_id: &str) -> Result<Arc<VersionCipher>, ApiError> {
+        if let Some(v) = self.versions.get(&version_id.to_owned()) {
+            return Ok(v);
+        }
+        let rec = self.store.get_version(version_id).await?.ok_or(ApiError::KeyVersionNotFound)?;
+        if rec.sealed_material.is_empty() {
+            return Err(ApiError::KeyVersionNotFound);
+        }
+        let material = self
+            .root
+            .open(&material_aad(&rec.key_id, &rec.version_id), &rec.sealed_material)
+            .map_err(ApiError::internal)?;
+        let cipher = CmkCipher::new(&material).map_err(ApiError::internal)?;
+        let v = Arc::new(VersionCipher { key_id: rec.key_id, version_id: rec.version_id, cipher });
+        self.versions.insert(version_id.to_owned(), Arc::clone(&v));
+        Ok(v)
+    }
+
+    /// Fresh material for `spec`, and its sealed form for the store.
+    pub fn new_material(
+        &self,
+        spec: KeySpec,
+        key_id: &str,
+        version_id: &str,
+    ) -> Result<Vec<u8>, ApiError> {
+        let len = spec
+            .symmetric_len()
+            .ok_or_else(|| ApiError::UnsupportedOperation(format!("KeySpec {spec} is not supported by keywarden")))?;
+        let material = SecretBytes::random(len).map_err(|_| ApiError::internal(std::io::Error::other("rng failure")))?;
+        self.root
+            .seal(&material_aad(key_id, version_id), material.expose_secret())
+            .map_err(ApiError::internal)
+    }
+
+    /// Seals an access-key secret for the store.
+    pub fn seal_secret(&self, access_key_id: &str, secret: &str) -> Result<Vec<u8>, ApiError> {
+        self.root.seal(&access_key_aad(access_key_id), secret.as_bytes()).map_err(ApiError::internal)
+    }
+
+    /// The access key with this id and its secret.
+    pub async fn credential(&self, access_key_id: &str) -> Result<Arc<Credential>, ApiError> {
+        if let Some(c) = self.credentials.get(&access_key_id.to_owned()) {
+            return Ok(c);
+        }
+        let record = self.store.get_access_key(access_key_id).await?.ok_or(ApiError::AccessKeyNotFound)?;
+        let secret = self
+            .root
+            .open(&access_key_aad(access_key_id), &record.sealed_secret)
+            .map_err(ApiError::internal)?;
+        let secret = String::from_utf8(secret.expose_secret().to_vec()).map_err(ApiError::internal)?;
+        let cred = Arc::new(Credential { record, secret: SecretString::new(secret) });
+        self.credentials.insert(access_key_id.to_owned(), Arc::clone(&cred));
+        Ok(cred)
+    }
+
+    /// Forgets a cached key record (after a local change).
+    pub fn invalidate_key(&self, key_id: &str) {
+        self.keys.remove(&key_id.to_owned());
+    }
+
+    /// Forgets a cached alias (after a local change).
+    pub fn invalidate_alias(&self, alias_name: &str) {
+        self.aliases.remove(&alias_name.to_owned());
+    }
+
+    /// Forgets a cached access key (after a local change).
+    pub fn invalidate_credential(&self, access_key_id: &str) {
+        self.credentials.remove(&access_key_id.to_owned());
+    }
+
+    /// Forgets every cached version of a key (after its material is destroyed).
+    pub fn invalidate_versions_of(&self, key_id: &str) {
+        self.versions.remove_where(|_, v| v.key_id == key_id);
+    }
+}
+
+/// The parsed state of a key record (stored as its wire string).
+pub fn state_of(key: &KeyRecord) -> Result<KeyState, ApiError> {
+    key.state.parse().map_err(|_| ApiError::internal(std::io::Error::other(format!("stored key state {:?} is unknown", key.state))))
+}
+
+/// Fails unless the key is Enabled (the rule of every cryptographic operation).
+pub fn require_enabled(key: &KeyRecord) -> Result<(), ApiError> {
+    match state_of(key)? {
+        KeyState::Enabled => Ok(()),
+        other => Err(ApiError::KeyStateRejected(other)),
+    }
+}

@@ -1,0 +1,177 @@
+//! SQL for the `keys` table: one row per customer master key.
+
+use rusqlite::{Connection, OptionalExtension, Row, params};
+
+use super::error::{SqlResultExt, SqliteStoreError};
+use super::{count_total, limit_offset, versions};
+use crate::{KeyRecord, Page, Paged, StoreError, StoreResult, VersionRecord};
+
+const INSERT: &str = "
+INSERT INTO keys (
+    key_id, description, key_spec, key_usage, origin, protection_level, state, creator,
+    creation_date, primary_version_id, last_rotation_date, automatic_rotation, rotation_interval,
+    next_rotation_date, delete_date, deletion_protection, deletion_protection_description,
+    material_expire_time, revision
+) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)";
+
+/// Compare-and-set: `?19` is the expected revision, `?20` the one stored.
+const UPDATE: &str = "
+UPDATE keys SET
+    description = ?2, key_spec = ?3, key_usage = ?4, origin = ?5, protection_level = ?6,
+    state = ?7, creator = ?8, creation_date = ?9, primary_version_id = ?10,
+    last_rotation_date = ?11, automatic_rotation = ?12, rotation_interval = ?13,
+    next_rotation_date = ?14, delete_date = ?15, deletion_protection = ?16,
+    deletion_protection_description = ?17, material_expire_time = ?18, revision = ?20
+WHERE key_id = ?1 AND revision = ?19";
+
+/// The columns every `SELECT` returns, in the order [`from_row`] reads them.
+macro_rules! key_columns {
+    () => {
+        "key_id, description, key_spec, key_usage, origin, protection_level, state, creator, \
+         creation_date, primary_version_id, last_rotation_date, automatic_rotation, \
+         rotation_interval, next_rotation_date, delete_date, deletion_protection, \
+         deletion_protection_description, material_expire_time, revision"
+    };
+}
+
+const SELECT_ONE: &str = concat!("SELECT ", key_columns!(), " FROM keys WHERE key_id = ?1");
+
+const SELECT_PAGE: &str = concat!(
+    "SELECT ",
+    key_columns!(),
+    " FROM keys ORDER BY creation_date, key_id LIMIT ?1 OFFSET ?2"
+);
+
+/// Inserts a key and its first version (the caller provides the transaction).
+pub(super) fn create(conn: &Connection, key: &KeyRecord, first: &VersionRecord) -> StoreResult<()> {
+    if first.key_id != key.key_id {
+        return Err(SqliteStoreError::VersionOfOtherKey {
+            key_id: key.key_id.clone(),
+            version_id: first.version_id.clone(),
+            version_key_id: first.key_id.clone(),
+        }
+        .into());
+    }
+    conn.prepare_cached(INSERT)
+        .db()?
+        .execute(params![
+            key.key_id,
+            key.description,
+            key.key_spec,
+            key.key_usage,
+            key.origin,
+            key.protection_level,
+            key.state,
+            key.creator,
+            key.creation_date,
+            key.primary_version_id,
+            key.last_rotation_date,
+            key.automatic_rotation,
+            key.rotation_interval,
+            key.next_rotation_date,
+            key.delete_date,
+            key.deletion_protection,
+            key.deletion_protection_description,
+            key.material_expire_time,
+            key.revision,
+        ])
+        .db()?;
+    versions::insert(conn, first)
+}
+
+/// Replaces the row if its revision is still `key.revision`, storing the next revision.
+pub(super) fn update(conn: &Connection, key: &KeyRecord) -> StoreResult<()> {
+    let next = key
+        .revision
+        .checked_add(1)
+        .ok_or_else(|| SqliteStoreError::RevisionOverflow {
+            key_id: key.key_id.clone(),
+        })?;
+    let changed = conn
+        .prepare_cached(UPDATE)
+        .db()?
+        .execute(params![
+            key.key_id,
+            key.description,
+            key.key_spec,
+            key.key_usage,
+            key.origin,
+            key.protection_level,
+            key.state,
+            key.creator,
+            key.creation_date,
+            key.primary_version_id,
+            key.last_rotation_date,
+            key.automatic_rotation,
+            key.rotation_interval,
+            key.next_rotation_date,
+            key.delete_date,
+            key.deletion_protection,
+            key.deletion_protection_description,
+            key.material_expire_time,
+            key.revision,
+            next,
+        ])
+        .db()?;
+    match changed {
+        0 if exists(conn, &key.key_id)? => Err(StoreError::Conflict),
+        0 => Err(StoreError::NotFound),
+        _ => Ok(()),
+    }
+}
+
+/// Whether a key with this id exists.
+pub(super) fn exists(conn: &Connection, key_id: &str) -> StoreResult<bool> {
+    conn.prepare_cached("SELECT EXISTS (SELECT 1 FROM keys WHERE key_id = ?1)")
+        .db()?
+        .query_row([key_id], |row| row.get(0))
+        .db()
+}
+
+/// The key with this id.
+pub(super) fn get(conn: &Connection, key_id: &str) -> StoreResult<Option<KeyRecord>> {
+    conn.prepare_cached(SELECT_ONE)
+        .db()?
+        .query_row([key_id], from_row)
+        .optional()
+        .db()
+}
+
+/// A page of keys by creation date then id, and the number of keys.
+pub(super) fn list(conn: &Connection, page: Page) -> StoreResult<Paged<KeyRecord>> {
+    let (limit, offset) = limit_offset(page);
+    let items = conn
+        .prepare_cached(SELECT_PAGE)
+        .db()?
+        .query_map([limit, offset], from_row)
+        .db()?
+        .collect::<rusqlite::Result<Vec<_>>>()
+        .db()?;
+    let total = count_total(conn, "SELECT COUNT(*) FROM keys", [])?;
+    Ok(Paged { items, total })
+}
+
+/// Reads a row selected with `key_columns!()`.
+fn from_row(row: &Row<'_>) -> rusqlite::Result<KeyRecord> {
+    Ok(KeyRecord {
+        key_id: row.get(0)?,
+        description: row.get(1)?,
+        key_spec: row.get(2)?,
+        key_usage: row.get(3)?,
+        origin: row.get(4)?,
+        protection_level: row.get(5)?,
+        state: row.get(6)?,
+        creator: row.get(7)?,
+        creation_date: row.get(8)?,
+        primary_version_id: row.get(9)?,
+        last_rotation_date: row.get(10)?,
+        automatic_rotation: row.get(11)?,
+        rotation_interval: row.get(12)?,
+        next_rotation_date: row.get(13)?,
+        delete_date: row.get(14)?,
+        deletion_protection: row.get(15)?,
+        deletion_protection_description: row.get(16)?,
+        material_expire_time: row.get(17)?,
+        revision: row.get(18)?,
+    })
+}

@@ -1,0 +1,385 @@
+//! The conformance suite against [`SqliteStore`] on real files, plus what only SQLite has:
+//! durability across reopen, WAL on disk, idempotent migrations, and large version lists.
+
+use std::error::Error;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use keywarden_store::conformance::{self, sample_key, sample_version};
+use keywarden_store::sqlite::{SCHEMA_VERSION, SqliteStore, SqliteStoreError};
+use keywarden_store::{
+    AccessKeyRecord, AliasRecord, KeyStore, Page, StoreError, StoreResult, TagRecord,
+};
+use tempfile::TempDir;
+
+type TestResult = Result<(), Box<dyn Error>>;
+
+/// A fresh database file in `dir`.
+async fn open_in(dir: &TempDir) -> StoreResult<SqliteStore> {
+    SqliteStore::open(&dir.path().join("keywarden.db")).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn whole_suite() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let counter = AtomicUsize::new(0);
+    conformance::run_all(|| {
+        let n = counter.fetch_add(1, Ordering::Relaxed);
+        let path = dir.path().join(format!("store-{n}.db"));
+        async move { SqliteStore::open(&path).await }
+    })
+    .await?;
+    assert!(
+        counter.load(Ordering::Relaxed) >= 15,
+        "every check got its own store"
+    );
+    Ok(())
+}
+
+/// One test per check, so that a failure names its check and the others still run.
+macro_rules! each_check {
+    ($($check:ident),* $(,)?) => {$(
+        #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+        async fn $check() -> TestResult {
+            let dir = tempfile::tempdir()?;
+            conformance::$check(&open_in(&dir).await?).await?;
+            Ok(())
+        }
+    )*};
+}
+
+each_check!(
+    key_round_trip,
+    duplicate_key_is_refused,
+    update_key_is_compare_and_set,
+    versions_add_get_and_list,
+    version_errors,
+    alias_lifecycle,
+    alias_errors,
+    alias_listing,
+    tags_put_replace_delete,
+    access_keys_upsert,
+    nonces_refuse_replays,
+    nonces_expire,
+    list_keys_pages,
+);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_updates_have_one_winner() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let store = Arc::new(open_in(&dir).await?);
+    conformance::concurrent_updates_have_one_winner(store).await?;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_creates_all_land() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let store = Arc::new(open_in(&dir).await?);
+    conformance::concurrent_creates_all_land(store).await?;
+    Ok(())
+}
+
+/// Writes one row of every kind.
+async fn write_one_of_each(store: &SqliteStore) -> StoreResult<()> {
+    let key = sample_key("key-a", 1_000);
+    store
+        .create_key(&key, &sample_version("key-a", "key-a-v1", 1_000))
+        .await?;
+    store
+        .add_version(&sample_version("key-a", "key-a-v2", 2_000))
+        .await?;
+    store
+        .update_key(&keywarden_store::KeyRecord {
+            primary_version_id: "key-a-v2".to_owned(),
+            ..key
+        })
+        .await?;
+    store.create_alias(&alias_one()).await?;
+    store.put_tags("key-a", &[tag_env()]).await?;
+    store.put_access_key(&access_key()).await
+}
+
+fn alias_one() -> AliasRecord {
+    AliasRecord {
+        alias_name: "alias/one".to_owned(),
+        key_id: "key-a".to_owned(),
+        creation_date: 1_500,
+    }
+}
+
+fn tag_env() -> TagRecord {
+    TagRecord {
+        tag_key: "env".to_owned(),
+        tag_value: "prod".to_owned(),
+    }
+}
+
+fn access_key() -> AccessKeyRecord {
+    AccessKeyRecord {
+        access_key_id: "LTAIexample".to_owned(),
+        sealed_secret: vec![1, 2, 3],
+        status: "Active".to_owned(),
+        user_name: "alice".to_owned(),
+        creation_date: 1_000,
+    }
+}
+
+/// Checks that everything [`write_one_of_each`] wrote is there.
+async fn assert_one_of_each(store: &SqliteStore) -> TestResult {
+    let key = store.get_key("key-a").await?.ok_or("key lost")?;
+    assert_eq!(
+        (key.revision, key.primary_version_id.as_str()),
+        (1, "key-a-v2")
+    );
+    let versions = store
+        .list_versions(
+            "key-a",
+            Page {
+                offset: 0,
+                limit: 10,
+            },
+        )
+        .await?;
+    assert_eq!(versions.total, 2);
+    assert_eq!(
+        store.get_version("key-a-v2").await?,
+        Some(sample_version("key-a", "key-a-v2", 2_000))
+    );
+    assert_eq!(store.get_alias("alias/one").await?, Some(alias_one()));
+    assert_eq!(store.list_tags("key-a").await?, [tag_env()]);
+    assert_eq!(
+        store.get_access_key("LTAIexample").await?,
+        Some(access_key())
+    );
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn data_survives_close_and_reopen() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let store = open_in(&dir).await?;
+    write_one_of_each(&store).await?;
+    drop(store);
+    let reopened = open_in(&dir).await?;
+    assert_one_of_each(&reopened).await?;
+    // Nonces are process memory, by design: a new process starts with an empty window.
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn file_is_sqlite_in_wal_mode() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let store = open_in(&dir).await?;
+    write_one_of_each(&store).await?;
+    let path = store.path().to_path_buf();
+    assert!(
+        wal_path(&path).exists(),
+        "an open WAL database has a -wal file"
+    );
+    drop(store);
+
+    let header = std::fs::read(&path)?;
+    assert_eq!(
+        header.get(..16),
+        Some(&b"SQLite format 3\0"[..]),
+        "SQLite magic"
+    );
+    // Bytes 18 and 19 are the read and write format versions: 2 means WAL.
+    assert_eq!(header.get(18..20), Some(&[2u8, 2][..]), "WAL file format");
+    let conn = rusqlite::Connection::open(&path)?;
+    let mode: String = conn.pragma_query_value(None, "journal_mode", |row| row.get(0))?;
+    assert_eq!(mode, "wal");
+    let version: i64 = conn.pragma_query_value(None, "user_version", |row| row.get(0))?;
+    assert_eq!(version, SCHEMA_VERSION);
+    Ok(())
+}
+
+fn wal_path(db: &Path) -> PathBuf {
+    let mut name = db.as_os_str().to_owned();
+    name.push("-wal");
+    PathBuf::from(name)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reopening_does_not_migrate_again() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let store = open_in(&dir).await?;
+    write_one_of_each(&store).await?;
+    drop(store);
+    for _ in 0..3 {
+        let reopened = open_in(&dir).await?;
+        assert_one_of_each(&reopened).await?;
+    }
+    let conn = rusqlite::Connection::open(dir.path().join("keywarden.db"))?;
+    let version: i64 = conn.pragma_query_value(None, "user_version", |row| row.get(0))?;
+    assert_eq!(version, SCHEMA_VERSION);
+    let tables: i64 = conn.query_row(
+        "SELECT COUNT(*) FROM sqlite_schema WHERE type = 'table'",
+        [],
+        |row| row.get(0),
+    )?;
+    assert_eq!(
+        tables, 5,
+        "keys, key_versions, aliases, key_tags, access_keys"
+    );
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn newer_schema_is_refused_untouched() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let path = dir.path().join("keywarden.db");
+    drop(SqliteStore::open(&path).await?);
+    let future = SCHEMA_VERSION + 1;
+    rusqlite::Connection::open(&path)?.pragma_update(None, "user_version", future)?;
+
+    let refused = SqliteStore::open(&path).await;
+    let source = match refused {
+        Err(StoreError::Backend(source)) => source,
+        other => panic!("a newer schema must be refused, got {other:?}"),
+    };
+    let error = source.downcast_ref::<SqliteStoreError>();
+    assert!(
+        matches!(error, Some(SqliteStoreError::SchemaTooNew { found, known })
+            if *found == future && *known == SCHEMA_VERSION),
+        "{error:?}"
+    );
+    let conn = rusqlite::Connection::open(&path)?;
+    let version: i64 = conn.pragma_query_value(None, "user_version", |row| row.get(0))?;
+    assert_eq!(version, future, "refusal left the file alone");
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn first_version_of_another_key_is_refused() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let store = open_in(&dir).await?;
+    let result = store
+        .create_key(&sample_key("key-a", 1), &sample_version("key-b", "v1", 1))
+        .await;
+    assert!(matches!(result, Err(StoreError::Backend(_))), "{result:?}");
+    assert_eq!(store.get_key("key-a").await?, None);
+    assert_eq!(store.get_version("v1").await?, None);
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ten_thousand_versions() -> TestResult {
+    const VERSIONS: i64 = 10_000;
+    let dir = tempfile::tempdir()?;
+    let store = open_in(&dir).await?;
+    let version_id = |n: i64| format!("key-a-v{n:05}");
+    store
+        .create_key(
+            &sample_key("key-a", 0),
+            &sample_version("key-a", &version_id(0), 0),
+        )
+        .await?;
+    for n in 1..VERSIONS {
+        store
+            .add_version(&sample_version("key-a", &version_id(n), n))
+            .await?;
+    }
+
+    let first_page = store
+        .list_versions(
+            "key-a",
+            Page {
+                offset: 0,
+                limit: 20,
+            },
+        )
+        .await?;
+    assert_eq!(first_page.total, 10_000);
+    let ids: Vec<String> = first_page
+        .items
+        .iter()
+        .map(|v| v.version_id.clone())
+        .collect();
+    assert_eq!(ids, (0..20).map(version_id).collect::<Vec<_>>());
+    let last_page = store
+        .list_versions(
+            "key-a",
+            Page {
+                offset: 9_990,
+                limit: 20,
+            },
+        )
+        .await?;
+    assert_eq!(last_page.items.len(), 10);
+    assert_eq!(
+        last_page.items.last().map(|v| v.version_id.clone()),
+        Some(version_id(VERSIONS - 1))
+    );
+    let middle = store.get_version(&version_id(7_777)).await?;
+    assert_eq!(
+        middle,
+        Some(sample_version("key-a", &version_id(7_777), 7_777))
+    );
+    Ok(())
+}
+
+/// Set in the child process of [`acknowledged_writes_survive_sigkill`]: the database to write.
+const CRASH_CHILD_DB: &str = "KEYWARDEN_STORE_CRASH_CHILD_DB";
+
+/// A child process creates keys and reports each acknowledged one; the parent SIGKILLs it
+/// mid-stream (no destructor, no checkpoint) and every acknowledged key must be in the file.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn acknowledged_writes_survive_sigkill() -> TestResult {
+    if let Some(db) = std::env::var_os(CRASH_CHILD_DB) {
+        return write_until_killed(Path::new(&db)).await;
+    }
+    let dir = tempfile::tempdir()?;
+    let db = dir.path().join("keywarden.db");
+    let mut child = std::process::Command::new(std::env::current_exe()?)
+        .args([
+            "--exact",
+            "acknowledged_writes_survive_sigkill",
+            "--nocapture",
+        ])
+        .env(CRASH_CHILD_DB, &db)
+        .stdout(std::process::Stdio::piped())
+        .spawn()?;
+    let stdout = child.stdout.take().ok_or("child stdout")?;
+    let mut acked = None;
+    for line in std::io::BufRead::lines(std::io::BufReader::new(stdout)) {
+        if let Some(n) = line?.strip_prefix("acked ") {
+            let n: usize = n.trim().parse()?;
+            acked = Some(n);
+            if n >= 50 {
+                break;
+            }
+        }
+    }
+    child.kill()?; // SIGKILL on Unix
+    child.wait()?;
+    let last = acked.ok_or("the child acknowledged nothing")?;
+    assert!(last >= 50, "the child stopped early at {last}");
+
+    let store = SqliteStore::open(&db).await?;
+    for n in 0..=last {
+        let key_id = format!("key-{n:05}");
+        assert!(
+            store.get_key(&key_id).await?.is_some(),
+            "{key_id} was acknowledged, then lost"
+        );
+    }
+    Ok(())
+}
+
+/// The child's side: create keys one by one, printing each acknowledgement, until killed.
+async fn write_until_killed(db: &Path) -> TestResult {
+    use std::io::Write as _;
+    let store = SqliteStore::open(db).await?;
+    let mut stdout = std::io::stdout();
+    for n in 0..100_000 {
+        let key_id = format!("key-{n:05}");
+        let first = sample_version(&key_id, &format!("{key_id}-v1"), n);
+        store.create_key(&sample_key(&key_id, n), &first).await?;
+        writeln!(stdout, "acked {n}")?;
+        stdout.flush()?;
+    }
+    Ok(())
+}
