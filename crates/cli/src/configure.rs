@@ -37,11 +37,23 @@ fn merge(p: &mut Profile, c: &ClientArgs) -> anyhow::Result<()> {
     if let Some(e) = c.endpoint.clone().or_else(|| env("KEYWARDEN_ENDPOINT")) {
         p.endpoint = Some(e);
     }
-    if let Some(ca) = c.ca_file.clone().or_else(|| env("KEYWARDEN_CA_FILE").map(Into::into)) {
+    if let Some(ca) = c
+        .ca_file
+        .clone()
+        .or_else(|| env("KEYWARDEN_CA_FILE").map(Into::into))
+    {
         p.ca_file = Some(std::path::absolute(ca)?);
     }
-    if let Some(id) = c.access_key_id.clone().or_else(|| env("ALIBABA_CLOUD_ACCESS_KEY_ID")) {
-        let secret = match c.access_key_secret.clone().or_else(|| env("ALIBABA_CLOUD_ACCESS_KEY_SECRET")) {
+    if let Some(id) = c
+        .access_key_id
+        .clone()
+        .or_else(|| env("ALIBABA_CLOUD_ACCESS_KEY_ID"))
+    {
+        let secret = match c
+            .access_key_secret
+            .clone()
+            .or_else(|| env("ALIBABA_CLOUD_ACCESS_KEY_SECRET"))
+        {
             Some(s) => s,
             None => read_secret_line()?,
         };

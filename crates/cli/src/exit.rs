@@ -36,7 +36,11 @@ pub struct CodedError {
 
 /// Shorthand to fail with a code.
 pub fn fail(code: u8, message: impl Into<String>) -> anyhow::Error {
-    CodedError { code, message: message.into() }.into()
+    CodedError {
+        code,
+        message: message.into(),
+    }
+    .into()
 }
 
 /// The exit code for a client error.
@@ -56,9 +60,7 @@ fn api_code(code: &str) -> u8 {
         || code.starts_with("IncompleteSignature")
     {
         CREDENTIALS
-    } else if code.starts_with("Rejected.")
-        || code.starts_with("Forbidden.")
-    {
+    } else if code.starts_with("Rejected.") || code.starts_with("Forbidden.") {
         KEY_REFUSED
     } else {
         API
@@ -71,7 +73,10 @@ pub fn report(e: &anyhow::Error) -> std::process::ExitCode {
         c.code
     } else if let Some(c) = e.downcast_ref::<ClientError>() {
         client_code(c)
-    } else if e.downcast_ref::<keywarden_client::settings::SettingsError>().is_some() {
+    } else if e
+        .downcast_ref::<keywarden_client::settings::SettingsError>()
+        .is_some()
+    {
         CREDENTIALS
     } else {
         OTHER

@@ -1,7 +1,7 @@
 //! `keywarden kms <Action> [--Name value]...`: any API action, printed as pretty JSON.
 
-use keywarden_client::settings::{Overrides, Settings};
 use keywarden_client::KmsClient;
+use keywarden_client::settings::{Overrides, Settings};
 
 use crate::cli::{ClientArgs, KmsArgs};
 use crate::exit::{USAGE, fail};
@@ -37,7 +37,9 @@ fn parse_params(raw: &[String]) -> anyhow::Result<Vec<(String, String)>> {
         let (name, value) = match name.split_once('=') {
             Some((n, v)) => (n.to_owned(), v.to_owned()),
             None => {
-                let v = it.next().ok_or_else(|| fail(USAGE, format!("--{name} needs a value")))?;
+                let v = it
+                    .next()
+                    .ok_or_else(|| fail(USAGE, format!("--{name} needs a value")))?;
                 (name.to_owned(), v.clone())
             }
         };
@@ -55,10 +57,16 @@ mod tests {
 
     #[test]
     fn params() {
-        let raw: Vec<String> = ["--KeyId", "alias/x", "--NumberOfBytes=16", "--Plaintext", "--dash"]
-            .iter()
-            .map(|s| (*s).to_owned())
-            .collect();
+        let raw: Vec<String> = [
+            "--KeyId",
+            "alias/x",
+            "--NumberOfBytes=16",
+            "--Plaintext",
+            "--dash",
+        ]
+        .iter()
+        .map(|s| (*s).to_owned())
+        .collect();
         let p = parse_params(&raw).unwrap();
         assert_eq!(p[0], ("KeyId".into(), "alias/x".into()));
         assert_eq!(p[1], ("NumberOfBytes".into(), "16".into()));

@@ -9,14 +9,19 @@ use crate::cli::ServeArgs;
 /// Runs the command.
 pub fn run(args: ServeArgs) -> anyhow::Result<()> {
     init_logging();
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
     runtime.block_on(serve(args))
 }
 
 fn init_logging() {
     let filter = tracing_subscriber::EnvFilter::try_from_env("KEYWARDEN_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
 }
 
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {
@@ -27,7 +32,9 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         tls,
         tls_sans: args.tls_sans.clone(),
         region: args.region.clone(),
-        kms: KmsOptions { cache_ttl: std::time::Duration::from_secs(args.cache_ttl) },
+        kms: KmsOptions {
+            cache_ttl: std::time::Duration::from_secs(args.cache_ttl),
+        },
     };
     let prepared = keywarden_server::prepare(config).await?;
     let data_dir = std::path::absolute(&args.data_dir)?;
@@ -36,7 +43,9 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     if prepared.tls.is_some() {
         tracing::info!(ca = %data_dir.join("tls/ca.pem").display(), "clients must trust this CA certificate");
     } else {
-        tracing::warn!("TLS is OFF (--no-tls): requests, data keys and plaintexts cross the network in clear. Use this for local development only.");
+        tracing::warn!(
+            "TLS is OFF (--no-tls): requests, data keys and plaintexts cross the network in clear. Use this for local development only."
+        );
     }
     let no_profile = args.no_profile;
     keywarden_server::serve(prepared, move |addr| {
@@ -53,20 +62,35 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Writes a profile pointing at this server when none exists yet.
+/// Writes a profile pointing at this server when none exists yet, or refreshes the endpoint of
+/// one that `serve` wrote earlier for this same data dir (the port may have changed).
 fn write_default_profile(endpoint: &str, data_dir: &std::path::Path, tls: bool) {
-    let Some(path) = profile::default_path() else { return };
-    if path.exists() {
+    let Some(path) = profile::default_path() else {
+        return;
+    };
+    let credentials = data_dir.join("credentials.json");
+    let p = match profile::load(&path) {
+        Ok(existing) if !path.exists() => existing,
+        Ok(existing) if existing.credentials_file.as_deref() == Some(credentials.as_path()) => {
+            existing
+        }
+        _ => return,
+    };
+    if p.endpoint.as_deref() == Some(endpoint) {
         return;
     }
     let p = Profile {
         endpoint: Some(endpoint.to_owned()),
-        credentials_file: Some(data_dir.join("credentials.json")),
+        credentials_file: Some(credentials),
         ca_file: tls.then(|| data_dir.join("tls").join("ca.pem")),
-        ..Profile::default()
+        ..p
     };
     match profile::save(&path, &p) {
-        Ok(()) => tracing::info!(profile = %path.display(), "wrote a client profile for this server"),
-        Err(e) => tracing::warn!(profile = %path.display(), error = %e, "could not write a client profile"),
+        Ok(()) => {
+            tracing::info!(profile = %path.display(), "wrote a client profile for this server")
+        }
+        Err(e) => {
+            tracing::warn!(profile = %path.display(), error = %e, "could not write a client profile")
+        }
     }
 }

@@ -70,11 +70,20 @@ impl KmsClient {
             .endpoint
             .split_once("://")
             .map(|(_, rest)| rest)
-            .ok_or_else(|| ClientError::Config(format!("endpoint {:?} must start with https:// or http://", settings.endpoint)))?
+            .ok_or_else(|| {
+                ClientError::Config(format!(
+                    "endpoint {:?} must start with https:// or http://",
+                    settings.endpoint
+                ))
+            })?
             .trim_end_matches('/')
             .to_owned();
         let agent = agent(&settings)?;
-        Ok(Self { settings, agent, host })
+        Ok(Self {
+            settings,
+            agent,
+            host,
+        })
     }
 
     /// The resolved settings.
@@ -104,14 +113,31 @@ impl KmsClient {
             source: Box::new(e),
         })?;
         let status = resp.status().as_u16();
-        let text = resp.body_mut().read_to_string().map_err(|e| ClientError::Protocol(e.to_string()))?;
-        let json: Value = serde_json::from_str(&text)
-            .map_err(|_| ClientError::Protocol(format!("HTTP {status}, body is not JSON: {}", text.chars().take(200).collect::<String>())))?;
+        let text = resp
+            .body_mut()
+            .read_to_string()
+            .map_err(|e| ClientError::Protocol(e.to_string()))?;
+        let json: Value = serde_json::from_str(&text).map_err(|_| {
+            ClientError::Protocol(format!(
+                "HTTP {status}, body is not JSON: {}",
+                text.chars().take(200).collect::<String>()
+            ))
+        })?;
         if (200..300).contains(&status) {
             return Ok(json);
         }
-        let field = |k: &str| json.get(k).and_then(Value::as_str).unwrap_or_default().to_owned();
-        Err(ClientError::Api { status, code: field("Code"), message: field("Message"), request_id: field("RequestId") })
+        let field = |k: &str| {
+            json.get(k)
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_owned()
+        };
+        Err(ClientError::Api {
+            status,
+            code: field("Code"),
+            message: field("Message"),
+            request_id: field("RequestId"),
+        })
     }
 }
 
@@ -123,7 +149,8 @@ fn agent(settings: &Settings) -> Result<ureq::Agent, ClientError> {
         system.exists().then_some(system)
     });
     if let Some(path) = ca {
-        let pem = std::fs::read(&path).map_err(|e| ClientError::Config(format!("CA file {}: {e}", path.display())))?;
+        let pem = std::fs::read(&path)
+            .map_err(|e| ClientError::Config(format!("CA file {}: {e}", path.display())))?;
         let certs: Vec<Certificate<'static>> = ureq::tls::parse_pem(&pem)
             .filter_map(|item| match item {
                 Ok(ureq::tls::PemItem::Certificate(c)) => Some(c),
@@ -131,7 +158,10 @@ fn agent(settings: &Settings) -> Result<ureq::Agent, ClientError> {
             })
             .collect();
         if certs.is_empty() {
-            return Err(ClientError::Config(format!("CA file {} holds no certificate", path.display())));
+            return Err(ClientError::Config(format!(
+                "CA file {} holds no certificate",
+                path.display()
+            )));
         }
         tls = tls.root_certs(RootCerts::Specific(Arc::new(certs)));
     }

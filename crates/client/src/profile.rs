@@ -43,7 +43,10 @@ pub fn default_path() -> Option<PathBuf> {
 pub fn load(path: &Path) -> std::io::Result<Profile> {
     match std::fs::read(path) {
         Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| {
-            std::io::Error::new(std::io::ErrorKind::InvalidData, format!("{}: {e}", path.display()))
+            std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                format!("{}: {e}", path.display()),
+            )
         }),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Profile::default()),
         Err(e) => Err(e),
@@ -53,11 +56,18 @@ pub fn load(path: &Path) -> std::io::Result<Profile> {
 /// Writes a profile with mode 0600 (directory 0700), replacing any previous one atomically.
 pub fn save(path: &Path, profile: &Profile) -> std::io::Result<()> {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::DirBuilder::new().recursive(true).mode(0o700).create(dir)?;
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)?;
     }
     let tmp = path.with_extension("tmp");
     let _ = std::fs::remove_file(&tmp);
-    let mut f = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(&tmp)?;
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(&tmp)?;
     f.write_all(&serde_json::to_vec_pretty(profile).map_err(std::io::Error::other)?)?;
     f.sync_all()?;
     std::fs::rename(&tmp, path)
@@ -73,9 +83,18 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("sub/config.json");
         assert!(load(&path).unwrap().endpoint.is_none());
-        let p = Profile { endpoint: Some("https://127.0.0.1:8443".into()), ..Profile::default() };
+        let p = Profile {
+            endpoint: Some("https://127.0.0.1:8443".into()),
+            ..Profile::default()
+        };
         save(&path, &p).unwrap();
-        assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
-        assert_eq!(load(&path).unwrap().endpoint.as_deref(), Some("https://127.0.0.1:8443"));
+        assert_eq!(
+            std::fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+        assert_eq!(
+            load(&path).unwrap().endpoint.as_deref(),
+            Some("https://127.0.0.1:8443")
+        );
     }
 }

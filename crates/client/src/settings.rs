@@ -42,7 +42,9 @@ pub struct Overrides {
 #[non_exhaustive]
 pub enum SettingsError {
     /// A required setting is nowhere.
-    #[error("no {0} configured: pass {1}, set {2}, or run `keywarden configure` (or `keywarden serve` on this machine)")]
+    #[error(
+        "no {0} configured: pass {1}, set {2}, or run `keywarden configure` (or `keywarden serve` on this machine)"
+    )]
     Missing(&'static str, &'static str, &'static str),
     /// The profile or credentials file could not be read.
     #[error("{0}")]
@@ -63,8 +65,12 @@ struct CredentialsFile {
 
 fn read_credentials(path: &Path) -> std::io::Result<CredentialsFile> {
     let bytes = std::fs::read(path)?;
-    serde_json::from_slice(&bytes)
-        .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, format!("{}: {e}", path.display())))
+    serde_json::from_slice(&bytes).map_err(|e| {
+        std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!("{}: {e}", path.display()),
+        )
+    })
 }
 
 impl Settings {
@@ -75,20 +81,35 @@ impl Settings {
             Some(path) => profile::load(path)?,
             None => Profile::default(),
         };
-        let from_file = match (&o.access_key_id, env("ALIBABA_CLOUD_ACCESS_KEY_ID"), &p.credentials_file) {
+        let from_file = match (
+            &o.access_key_id,
+            env("ALIBABA_CLOUD_ACCESS_KEY_ID"),
+            &p.credentials_file,
+        ) {
             (None, None, Some(path)) if p.access_key_id.is_none() => Some(read_credentials(path)?),
             _ => None,
         };
-        let endpoint = o.endpoint.clone().or_else(|| env("KEYWARDEN_ENDPOINT")).or(p.endpoint).ok_or(
-            SettingsError::Missing("endpoint", "--endpoint", "KEYWARDEN_ENDPOINT"),
-        )?;
+        let endpoint = o
+            .endpoint
+            .clone()
+            .or_else(|| env("KEYWARDEN_ENDPOINT"))
+            .or(p.endpoint)
+            .ok_or(SettingsError::Missing(
+                "endpoint",
+                "--endpoint",
+                "KEYWARDEN_ENDPOINT",
+            ))?;
         let access_key_id = o
             .access_key_id
             .clone()
             .or_else(|| env("ALIBABA_CLOUD_ACCESS_KEY_ID"))
             .or(p.access_key_id)
             .or_else(|| from_file.as_ref().map(|c| c.id.clone()))
-            .ok_or(SettingsError::Missing("access key id", "--access-key-id", "ALIBABA_CLOUD_ACCESS_KEY_ID"))?;
+            .ok_or(SettingsError::Missing(
+                "access key id",
+                "--access-key-id",
+                "ALIBABA_CLOUD_ACCESS_KEY_ID",
+            ))?;
         let secret = o
             .access_key_secret
             .clone()
@@ -100,7 +121,11 @@ impl Settings {
                 "--access-key-secret",
                 "ALIBABA_CLOUD_ACCESS_KEY_SECRET",
             ))?;
-        let ca_file = o.ca_file.clone().or_else(|| env("KEYWARDEN_CA_FILE").map(PathBuf::from)).or(p.ca_file);
+        let ca_file = o
+            .ca_file
+            .clone()
+            .or_else(|| env("KEYWARDEN_CA_FILE").map(PathBuf::from))
+            .or(p.ca_file);
         Ok(Self {
             endpoint: endpoint.trim_end_matches('/').to_owned(),
             access_key_id,

@@ -35,13 +35,25 @@ pub fn sign_acs3(
     ];
     headers.sort();
     let names: Vec<String> = headers.iter().map(|(n, _)| n.clone()).collect();
-    let req = SignedRequest { method: "POST", params, headers: &headers, body_sha256: &body_sha };
+    let req = SignedRequest {
+        method: "POST",
+        params,
+        headers: &headers,
+        body_sha256: &body_sha,
+    };
     // Every name in `names` is in `headers`, so this cannot fail.
     let sts = acs3::string_to_sign(&req, &names).unwrap_or_default();
     let signature = acs3::sign(secret, &sts);
     headers.push((
         "authorization".into(),
-        format!("{} Credential={access_key_id},SignedHeaders={},Signature={signature}", acs3::ALGORITHM, names.join(";")),
+        format!(
+            "{} Credential={access_key_id},SignedHeaders={},Signature={signature}",
+            acs3::ALGORITHM,
+            names.join(";")
+        ),
     ));
-    Signed { query: percent::encode_query(params), headers }
+    Signed {
+        query: percent::encode_query(params),
+        headers,
+    }
 }

@@ -71,7 +71,11 @@ pub fn parse(raw: &[u8]) -> Result<BlobParts<'_>, BlobError> {
         return Err(BlobError::Malformed);
     }
     let iv: &[u8; IV_LEN] = iv.try_into().map_err(|_| BlobError::Malformed)?;
-    Ok(BlobParts { version_id, iv, sealed })
+    Ok(BlobParts {
+        version_id,
+        iv,
+        sealed,
+    })
 }
 
 /// True when `s` is a 36-character hyphenated UUID (any version, any hex case).
@@ -99,11 +103,18 @@ impl CmkCipher {
         };
         let unbound = UnboundKey::new(alg, material.expose_secret())
             .map_err(|_| BlobError::BadKeyLength(material.len()))?;
-        Ok(Self { key: LessSafeKey::new(unbound) })
+        Ok(Self {
+            key: LessSafeKey::new(unbound),
+        })
     }
 
     /// Seals `plaintext` under this version with a fresh random IV; returns raw blob bytes.
-    pub fn seal(&self, version_id: &str, aad: &[u8], plaintext: &[u8]) -> Result<Vec<u8>, BlobError> {
+    pub fn seal(
+        &self,
+        version_id: &str,
+        aad: &[u8],
+        plaintext: &[u8],
+    ) -> Result<Vec<u8>, BlobError> {
         if !is_uuid(version_id) {
             return Err(BlobError::Malformed);
         }
@@ -131,7 +142,11 @@ impl CmkCipher {
         let mut buf = parts.sealed.to_vec();
         let result = self
             .key
-            .open_in_place(Nonce::assume_unique_for_key(*parts.iv), Aad::from(aad), &mut buf)
+            .open_in_place(
+                Nonce::assume_unique_for_key(*parts.iv),
+                Aad::from(aad),
+                &mut buf,
+            )
             .map(|pt| pt.len());
         match result {
             Ok(len) => {
@@ -171,15 +186,27 @@ mod tests {
         let parts = parse(&raw).unwrap();
         assert_eq!(parts.version_id, VID);
         assert_eq!(c.open(&parts, b"ctx").unwrap().expose_secret(), b"secret");
-        assert_eq!(c.open(&parts, b"other").err(), Some(BlobError::DecryptionFailed));
+        assert_eq!(
+            c.open(&parts, b"other").err(),
+            Some(BlobError::DecryptionFailed)
+        );
         let other = CmkCipher::new(&SecretBytes::new(vec![8u8; 32])).unwrap();
-        assert_eq!(other.open(&parts, b"ctx").err(), Some(BlobError::DecryptionFailed));
+        assert_eq!(
+            other.open(&parts, b"ctx").err(),
+            Some(BlobError::DecryptionFailed)
+        );
         for i in 36..raw.len() {
             let mut t = raw.clone();
             t[i] ^= 1;
-            assert_eq!(c.open(&parse(&t).unwrap(), b"ctx").err(), Some(BlobError::DecryptionFailed));
+            assert_eq!(
+                c.open(&parse(&t).unwrap(), b"ctx").err(),
+                Some(BlobError::DecryptionFailed)
+            );
         }
-        assert_eq!(parse(&raw[..MIN_BLOB_LEN - 1]).err(), Some(BlobError::Malformed));
+        assert_eq!(
+            parse(&raw[..MIN_BLOB_LEN - 1]).err(),
+            Some(BlobError::Malformed)
+        );
         let mut bad_vid = raw.clone();
         bad_vid[8] = b'x';
         assert_eq!(parse(&bad_vid).err(), Some(BlobError::Malformed));
@@ -195,6 +222,9 @@ mod tests {
 
     #[test]
     fn bad_key_lengths() {
-        assert_eq!(CmkCipher::new(&SecretBytes::new(vec![0; 20])).err(), Some(BlobError::BadKeyLength(20)));
+        assert_eq!(
+            CmkCipher::new(&SecretBytes::new(vec![0; 20])).err(),
+            Some(BlobError::BadKeyLength(20))
+        );
     }
 }

@@ -104,24 +104,54 @@ mod tests {
 
     #[test]
     fn equivalent_forms_share_canonical_bytes() {
-        let a = EncryptionContext::parse(Some(r#"{"purpose": "test data", "a*b": "x+y/z~"}"#)).unwrap();
-        let b = EncryptionContext::parse(Some(r#"{"a*b":"x+y/z~","purpose":"test data"}"#)).unwrap();
+        let a =
+            EncryptionContext::parse(Some(r#"{"purpose": "test data", "a*b": "x+y/z~"}"#)).unwrap();
+        let b =
+            EncryptionContext::parse(Some(r#"{"a*b":"x+y/z~","purpose":"test data"}"#)).unwrap();
         assert_eq!(a.canonical(), b.canonical());
-        assert_eq!(a.canonical(), br#"{"a*b":"x+y/z~","purpose":"test data"}"#.to_vec());
+        assert_eq!(
+            a.canonical(),
+            br#"{"a*b":"x+y/z~","purpose":"test data"}"#.to_vec()
+        );
     }
 
     #[test]
     fn empty_forms() {
-        assert!(EncryptionContext::parse(None).unwrap().canonical().is_empty());
-        assert!(EncryptionContext::parse(Some("")).unwrap().canonical().is_empty());
-        assert!(EncryptionContext::parse(Some("{}")).unwrap().canonical().is_empty());
+        assert!(
+            EncryptionContext::parse(None)
+                .unwrap()
+                .canonical()
+                .is_empty()
+        );
+        assert!(
+            EncryptionContext::parse(Some(""))
+                .unwrap()
+                .canonical()
+                .is_empty()
+        );
+        assert!(
+            EncryptionContext::parse(Some("{}"))
+                .unwrap()
+                .canonical()
+                .is_empty()
+        );
     }
 
     #[test]
     fn rejects_bad_shapes() {
-        for bad in [r#"{"a":1}"#, r#"["a"]"#, r#"{"a":{"b":"c"}}"#, "{", r#"{"a":"1"} x"#, "null"] {
+        for bad in [
+            r#"{"a":1}"#,
+            r#"["a"]"#,
+            r#"{"a":{"b":"c"}}"#,
+            "{",
+            r#"{"a":"1"} x"#,
+            "null",
+        ] {
             assert!(
-                matches!(EncryptionContext::parse(Some(bad)), Err(ContextError::Malformed(_))),
+                matches!(
+                    EncryptionContext::parse(Some(bad)),
+                    Err(ContextError::Malformed(_))
+                ),
                 "{bad}"
             );
         }
@@ -130,7 +160,10 @@ mod tests {
             Err(ContextError::Malformed(_))
         ));
         let long = format!(r#"{{"k":"{}"}}"#, "x".repeat(MAX_CONTEXT_CHARS));
-        assert_eq!(EncryptionContext::parse(Some(&long)), Err(ContextError::TooLong));
+        assert_eq!(
+            EncryptionContext::parse(Some(&long)),
+            Err(ContextError::TooLong)
+        );
     }
 
     proptest! {

@@ -184,11 +184,16 @@ pub enum AliasError {
 
 /// Checks an alias name against the API rules.
 pub fn validate_alias(name: &str) -> Result<(), AliasError> {
-    let rest = name.strip_prefix("alias/").ok_or(AliasError::MissingPrefix)?;
+    let rest = name
+        .strip_prefix("alias/")
+        .ok_or(AliasError::MissingPrefix)?;
     if rest.is_empty() || rest.len() > 255 {
         return Err(AliasError::BadLength);
     }
-    if !rest.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'/')) {
+    if !rest
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'/'))
+    {
         return Err(AliasError::BadCharacter);
     }
     if rest.starts_with("acs") {
@@ -255,8 +260,14 @@ mod tests {
     #[test]
     fn key_refs() {
         assert_eq!(KeyRef::parse("alias/a"), KeyRef::Alias("alias/a".into()));
-        assert_eq!(KeyRef::parse("acs:kms:cn-hangzhou:123:key/abc"), KeyRef::Id("abc".into()));
-        assert_eq!(KeyRef::parse("acs:kms:cn-hangzhou:123:alias/x"), KeyRef::Alias("alias/x".into()));
+        assert_eq!(
+            KeyRef::parse("acs:kms:cn-hangzhou:123:key/abc"),
+            KeyRef::Id("abc".into())
+        );
+        assert_eq!(
+            KeyRef::parse("acs:kms:cn-hangzhou:123:alias/x"),
+            KeyRef::Alias("alias/x".into())
+        );
         assert_eq!(KeyRef::parse("abc"), KeyRef::Id("abc".into()));
     }
 
@@ -265,8 +276,14 @@ mod tests {
         assert_eq!(validate_alias("alias/Apollo/WorkKey"), Ok(()));
         assert_eq!(validate_alias("Apollo"), Err(AliasError::MissingPrefix));
         assert_eq!(validate_alias("alias/"), Err(AliasError::BadLength));
-        assert_eq!(validate_alias(&format!("alias/{}", "a".repeat(256))), Err(AliasError::BadLength));
-        assert_eq!(validate_alias(&format!("alias/{}", "a".repeat(255))), Ok(()));
+        assert_eq!(
+            validate_alias(&format!("alias/{}", "a".repeat(256))),
+            Err(AliasError::BadLength)
+        );
+        assert_eq!(
+            validate_alias(&format!("alias/{}", "a".repeat(255))),
+            Ok(())
+        );
         assert_eq!(validate_alias("alias/a b"), Err(AliasError::BadCharacter));
         assert_eq!(validate_alias("alias/acs-x"), Err(AliasError::Reserved));
     }

@@ -38,9 +38,11 @@ impl RootKey {
         if bytes.len() != ROOT_KEY_LEN {
             return Err(WrapError::BadRootKey);
         }
-        let unbound =
-            UnboundKey::new(&AES_256_GCM, bytes.expose_secret()).map_err(|_| WrapError::BadRootKey)?;
-        Ok(Self { key: LessSafeKey::new(unbound) })
+        let unbound = UnboundKey::new(&AES_256_GCM, bytes.expose_secret())
+            .map_err(|_| WrapError::BadRootKey)?;
+        Ok(Self {
+            key: LessSafeKey::new(unbound),
+        })
     }
 
     /// Seals `secret` for storage, bound to `aad`.
@@ -70,7 +72,10 @@ impl RootKey {
         let (iv, body) = record.split_at(IV_LEN);
         let iv: [u8; IV_LEN] = iv.try_into().map_err(|_| WrapError::Unauthentic)?;
         let mut buf = body.to_vec();
-        match self.key.open_in_place(Nonce::assume_unique_for_key(iv), Aad::from(aad), &mut buf) {
+        match self
+            .key
+            .open_in_place(Nonce::assume_unique_for_key(iv), Aad::from(aad), &mut buf)
+        {
             Ok(pt) => {
                 let len = pt.len();
                 buf.truncate(len);
@@ -108,11 +113,20 @@ mod tests {
         let aad = material_aad("k1", "v1");
         let rec = root.seal(&aad, b"material").unwrap();
         assert_eq!(root.open(&aad, &rec).unwrap().expose_secret(), b"material");
-        assert_eq!(root.open(&material_aad("k2", "v1"), &rec).err(), Some(WrapError::Unauthentic));
-        assert_eq!(root.open(&material_aad("k1", "v2"), &rec).err(), Some(WrapError::Unauthentic));
+        assert_eq!(
+            root.open(&material_aad("k2", "v1"), &rec).err(),
+            Some(WrapError::Unauthentic)
+        );
+        assert_eq!(
+            root.open(&material_aad("k1", "v2"), &rec).err(),
+            Some(WrapError::Unauthentic)
+        );
         let other = RootKey::new(&SecretBytes::new(vec![2; 32])).unwrap();
         assert_eq!(other.open(&aad, &rec).err(), Some(WrapError::Unauthentic));
-        assert_eq!(root.open(&aad, &rec[..10]).err(), Some(WrapError::Unauthentic));
+        assert_eq!(
+            root.open(&aad, &rec[..10]).err(),
+            Some(WrapError::Unauthentic)
+        );
         assert!(RootKey::new(&SecretBytes::new(vec![1; 31])).is_err());
     }
 }

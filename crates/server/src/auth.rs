@@ -32,9 +32,16 @@ struct Claim {
 }
 
 enum Scheme {
-    RpcV1 { signature: String },
-    Acs3 { auth: Authorization },
-    Acs4 { auth: Authorization, scope: acs4::Scope },
+    RpcV1 {
+        signature: String,
+    },
+    Acs3 {
+        auth: Authorization,
+    },
+    Acs4 {
+        auth: Authorization,
+        scope: acs4::Scope,
+    },
 }
 
 /// Authenticates `req`, returning the caller.
@@ -49,19 +56,28 @@ pub async fn authenticate(kms: &Kms, req: &ApiRequest) -> Result<Caller, ApiErro
     check_timestamp(&claim.timestamp, now)?;
     let fresh = kms
         .store
-        .remember_nonce(&format!("{}:{}", claim.access_key_id, claim.nonce), now + TIMESTAMP_WINDOW_SECS * 2, now)
+        .remember_nonce(
+            &format!("{}:{}", claim.access_key_id, claim.nonce),
+            now + TIMESTAMP_WINDOW_SECS * 2,
+            now,
+        )
         .await?;
     if !fresh {
         return Err(ApiError::NonceUsed);
     }
-    Ok(Caller { access_key_id: claim.access_key_id, user_name: cred.record.user_name.clone() })
+    Ok(Caller {
+        access_key_id: claim.access_key_id,
+        user_name: cred.record.user_name.clone(),
+    })
 }
 
 fn claim(req: &ApiRequest) -> Result<Claim, ApiError> {
     match req.header("authorization") {
         Some(h) if h.starts_with(acs3::ALGORITHM) => header_claim(req, h, false),
         Some(h) if h.starts_with(acs4::ALGORITHM) => header_claim(req, h, true),
-        Some(_) => Err(ApiError::IncompleteSignature("unsupported Authorization scheme".into())),
+        Some(_) => Err(ApiError::IncompleteSignature(
+            "unsupported Authorization scheme".into(),
+        )),
         None => rpc_claim(req),
     }
 }
@@ -73,43 +89,73 @@ fn rpc_claim(req: &ApiRequest) -> Result<Claim, ApiError> {
     let field = |name: &'static str| req.required(name).map(str::to_owned);
     let method = field("SignatureMethod")?;
     if method != "HMAC-SHA1" {
-        return Err(ApiError::IncompleteSignature(format!("SignatureMethod {method:?} is not supported")));
+        return Err(ApiError::IncompleteSignature(format!(
+            "SignatureMethod {method:?} is not supported"
+        )));
     }
     Ok(Claim {
         access_key_id: field("AccessKeyId")?,
-        timestamp: req.param("Timestamp").ok_or(ApiError::IllegalTimestamp)?.to_owned(),
+        timestamp: req
+            .param("Timestamp")
+            .ok_or(ApiError::IllegalTimestamp)?
+            .to_owned(),
         nonce: field("SignatureNonce")?,
-        scheme: Scheme::RpcV1 { signature: signature.to_owned() },
+        scheme: Scheme::RpcV1 {
+            signature: signature.to_owned(),
+        },
     })
 }
 
 fn header_claim(req: &ApiRequest, header: &str, v4: bool) -> Result<Claim, ApiError> {
     let auth = Authorization::parse(header)
         .ok_or_else(|| ApiError::IncompleteSignature("malformed Authorization header".into()))?;
-    for needed in ["host", "x-acs-action", "x-acs-date", "x-acs-signature-nonce"] {
+    for needed in [
+        "host",
+        "x-acs-action",
+        "x-acs-date",
+        "x-acs-signature-nonce",
+    ] {
         if !auth.signed_headers.iter().any(|h| h == needed) {
-            return Err(ApiError::IncompleteSignature(format!("header {needed} must be signed")));
+            return Err(ApiError::IncompleteSignature(format!(
+                "header {needed} must be signed"
+            )));
         }
     }
-    if req.header("x-acs-content-sha256").is_some_and(|h| !h.eq_ignore_ascii_case(&req.body_sha256)) {
-        return Err(ApiError::IncompleteSignature("x-acs-content-sha256 does not match the body".into()));
+    if req
+        .header("x-acs-content-sha256")
+        .is_some_and(|h| !h.eq_ignore_ascii_case(&req.body_sha256))
+    {
+        return Err(ApiError::IncompleteSignature(
+            "x-acs-content-sha256 does not match the body".into(),
+        ));
     }
-    let timestamp = req.header("x-acs-date").ok_or(ApiError::IllegalTimestamp)?.to_owned();
+    let timestamp = req
+        .header("x-acs-date")
+        .ok_or(ApiError::IllegalTimestamp)?
+        .to_owned();
     let nonce = req
         .header("x-acs-signature-nonce")
         .ok_or_else(|| ApiError::IncompleteSignature("x-acs-signature-nonce is missing".into()))?
         .to_owned();
     let (access_key_id, scheme) = if v4 {
-        let scope = acs4::Scope::parse(&auth.credential)
-            .ok_or_else(|| ApiError::IncompleteSignature("malformed ACS4 credential scope".into()))?;
+        let scope = acs4::Scope::parse(&auth.credential).ok_or_else(|| {
+            ApiError::IncompleteSignature("malformed ACS4 credential scope".into())
+        })?;
         if timestamp.get(..10).map(|d| d.replace('-', "")) != Some(scope.date.clone()) {
-            return Err(ApiError::IncompleteSignature("credential scope date differs from x-acs-date".into()));
+            return Err(ApiError::IncompleteSignature(
+                "credential scope date differs from x-acs-date".into(),
+            ));
         }
         (scope.access_key_id.clone(), Scheme::Acs4 { auth, scope })
     } else {
         (auth.credential.clone(), Scheme::Acs3 { auth })
     };
-    Ok(Claim { access_key_id, timestamp, nonce, scheme })
+    Ok(Claim {
+        access_key_id,
+        timestamp,
+        nonce,
+        scheme,
+    })
 }
 
 fn verify_signature(req: &ApiRequest, claim: &Claim, secret: &str) -> Result<(), ApiError> {
@@ -161,8 +207,17 @@ mod tests {
         let now = keywarden_core::dates::parse_api("2026-11-22T08:50:00Z").unwrap();
         assert!(check_timestamp("2026-11-22T08:50:00Z", now).is_ok());
         assert!(check_timestamp("2026-11-22T09:04:59Z", now).is_ok());
-        assert!(matches!(check_timestamp("2026-11-22T09:05:01Z", now), Err(ApiError::TimestampExpired)));
-        assert!(matches!(check_timestamp("2026-11-22T08:34:59Z", now), Err(ApiError::TimestampExpired)));
-        assert!(matches!(check_timestamp("yesterday", now), Err(ApiError::IllegalTimestamp)));
+        assert!(matches!(
+            check_timestamp("2026-11-22T09:05:01Z", now),
+            Err(ApiError::TimestampExpired)
+        ));
+        assert!(matches!(
+            check_timestamp("2026-11-22T08:34:59Z", now),
+            Err(ApiError::TimestampExpired)
+        ));
+        assert!(matches!(
+            check_timestamp("yesterday", now),
+            Err(ApiError::IllegalTimestamp)
+        ));
     }
 }

@@ -56,7 +56,10 @@ pub enum BootstrapError {
 }
 
 fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> BootstrapError + '_ {
-    move |source| BootstrapError::Io { path: path.to_owned(), source }
+    move |source| BootstrapError::Io {
+        path: path.to_owned(),
+        source,
+    }
 }
 
 /// The bootstrap admin access key as written to `credentials.json`.
@@ -82,7 +85,11 @@ struct Instance {
 pub const ADMIN_USER: &str = "admin";
 
 /// Opens (creating on first start) everything in `data_dir`, returning the server state.
-pub async fn open(data_dir: &Path, region: Option<&str>, opts: KmsOptions) -> Result<Arc<Kms>, BootstrapError> {
+pub async fn open(
+    data_dir: &Path,
+    region: Option<&str>,
+    opts: KmsOptions,
+) -> Result<Arc<Kms>, BootstrapError> {
     ensure_private_dir(data_dir).map_err(io_err(data_dir))?;
     let root = root_key(&data_dir.join("root.key"))?;
     let realm = instance(&data_dir.join("instance.json"), region)?;
@@ -95,43 +102,65 @@ pub async fn open(data_dir: &Path, region: Option<&str>, opts: KmsOptions) -> Re
 
 fn root_key(path: &Path) -> Result<RootKey, BootstrapError> {
     if !path.exists() {
-        let fresh = SecretBytes::random(ROOT_KEY_LEN).map_err(|_| BootstrapError::Crypto("rng failure".into()))?;
+        let fresh = SecretBytes::random(ROOT_KEY_LEN)
+            .map_err(|_| BootstrapError::Crypto("rng failure".into()))?;
         write_new_private(path, fresh.expose_secret()).map_err(io_err(path))?;
     }
     let bytes = SecretBytes::new(read_private(path).map_err(io_err(path))?);
-    RootKey::new(&bytes).map_err(|e| BootstrapError::Corrupt { path: path.to_owned(), reason: e.to_string() })
+    RootKey::new(&bytes).map_err(|e| BootstrapError::Corrupt {
+        path: path.to_owned(),
+        reason: e.to_string(),
+    })
 }
 
 fn instance(path: &Path, region: Option<&str>) -> Result<Realm, BootstrapError> {
     let inst = if path.exists() {
         let text = std::fs::read(path).map_err(io_err(path))?;
-        serde_json::from_slice::<Instance>(&text)
-            .map_err(|e| BootstrapError::Corrupt { path: path.to_owned(), reason: e.to_string() })?
+        serde_json::from_slice::<Instance>(&text).map_err(|e| BootstrapError::Corrupt {
+            path: path.to_owned(),
+            reason: e.to_string(),
+        })?
     } else {
-        let inst = Instance { account_id: random_digits(16)?, region_id: region.unwrap_or("local").to_owned() };
-        let text = serde_json::to_vec_pretty(&serde_json::json!({"AccountId": inst.account_id, "RegionId": inst.region_id}))
-            .map_err(|e| BootstrapError::Crypto(e.to_string()))?;
+        let inst = Instance {
+            account_id: random_digits(16)?,
+            region_id: region.unwrap_or("local").to_owned(),
+        };
+        let text = serde_json::to_vec_pretty(
+            &serde_json::json!({"AccountId": inst.account_id, "RegionId": inst.region_id}),
+        )
+        .map_err(|e| BootstrapError::Crypto(e.to_string()))?;
         write_public(path, &text).map_err(io_err(path))?;
         inst
     };
-    Ok(Realm { region: region.map(str::to_owned).unwrap_or(inst.region_id), account: inst.account_id })
+    Ok(Realm {
+        region: region.map(str::to_owned).unwrap_or(inst.region_id),
+        account: inst.account_id,
+    })
 }
 
 async fn admin_credentials(kms: &Kms, path: &Path) -> Result<(), BootstrapError> {
     let creds = if path.exists() {
         let bytes = read_private(path).map_err(io_err(path))?;
-        serde_json::from_slice::<CredentialsFile>(&bytes)
-            .map_err(|e| BootstrapError::Corrupt { path: path.to_owned(), reason: e.to_string() })?
+        serde_json::from_slice::<CredentialsFile>(&bytes).map_err(|e| BootstrapError::Corrupt {
+            path: path.to_owned(),
+            reason: e.to_string(),
+        })?
     } else {
         let creds = CredentialsFile {
             access_key_id: format!("KW{}", random_alnum(22)?),
             access_key_secret: random_alnum(30)?,
         };
-        let text = serde_json::to_vec_pretty(&creds).map_err(|e| BootstrapError::Crypto(e.to_string()))?;
+        let text =
+            serde_json::to_vec_pretty(&creds).map_err(|e| BootstrapError::Crypto(e.to_string()))?;
         write_new_private(path, &text).map_err(io_err(path))?;
         creds
     };
-    if kms.store.get_access_key(&creds.access_key_id).await?.is_none() {
+    if kms
+        .store
+        .get_access_key(&creds.access_key_id)
+        .await?
+        .is_none()
+    {
         let sealed = kms
             .seal_secret(&creds.access_key_id, &creds.access_key_secret)
             .map_err(|e| BootstrapError::Crypto(e.to_string()))?;
@@ -148,20 +177,31 @@ async fn admin_credentials(kms: &Kms, path: &Path) -> Result<(), BootstrapError>
 }
 
 fn random_from(alphabet: &[u8], n: usize) -> Result<String, BootstrapError> {
-    let bytes = SecretBytes::random(n * 2).map_err(|_| BootstrapError::Crypto("rng failure".into()))?;
+    let bytes =
+        SecretBytes::random(n * 2).map_err(|_| BootstrapError::Crypto("rng failure".into()))?;
     // Rejection-free mapping over 16-bit samples: the bias is below 2^-10 for these alphabets.
     Ok(bytes
         .expose_secret()
         .chunks_exact(2)
         .map(|c| {
-            let v = u16::from_le_bytes([c.first().copied().unwrap_or(0), c.get(1).copied().unwrap_or(0)]);
-            alphabet.get(usize::from(v) % alphabet.len()).copied().map(char::from).unwrap_or('0')
+            let v = u16::from_le_bytes([
+                c.first().copied().unwrap_or(0),
+                c.get(1).copied().unwrap_or(0),
+            ]);
+            alphabet
+                .get(usize::from(v) % alphabet.len())
+                .copied()
+                .map(char::from)
+                .unwrap_or('0')
         })
         .collect())
 }
 
 fn random_alnum(n: usize) -> Result<String, BootstrapError> {
-    random_from(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789", n)
+    random_from(
+        b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789",
+        n,
+    )
 }
 
 fn random_digits(n: usize) -> Result<String, BootstrapError> {

@@ -20,7 +20,11 @@ pub struct TtlCache<K, V> {
 impl<K: Eq + Hash + Clone, V> TtlCache<K, V> {
     /// A cache whose entries live `ttl` and that holds at most `capacity` entries.
     pub fn new(ttl: Duration, capacity: usize) -> Self {
-        Self { map: RwLock::new(HashMap::new()), ttl, capacity }
+        Self {
+            map: RwLock::new(HashMap::new()),
+            ttl,
+            capacity,
+        }
     }
 
     /// The live entry for `key`.

@@ -27,10 +27,14 @@ pub enum ApiError {
     #[error("The request signature does not conform to Alibaba Cloud standards: {0}")]
     IncompleteSignature(String),
     /// The signature does not verify; carries the server's string-to-sign.
-    #[error("Specified signature is not matched with our calculation. server string to sign is:{0}")]
+    #[error(
+        "Specified signature is not matched with our calculation. server string to sign is:{0}"
+    )]
     SignatureDoesNotMatch(String),
     /// No Timestamp / x-acs-date, or not parseable.
-    #[error("The input parameter \"Timestamp\" that is mandatory for processing this request is not supplied or malformed.")]
+    #[error(
+        "The input parameter \"Timestamp\" that is mandatory for processing this request is not supplied or malformed."
+    )]
     IllegalTimestamp,
     /// The timestamp is outside the accepted window.
     #[error("Specified time stamp or date value is expired.")]
@@ -78,7 +82,9 @@ pub enum ApiError {
     #[error("Unsupported operation: {0}")]
     UnsupportedOperation(String),
     /// The ciphertext does not open: altered, from another KMS, or a different EncryptionContext.
-    #[error("The specified parameter \"CiphertextBlob\" is not valid: it was not produced by this KMS, was altered, or the EncryptionContext differs from the one used to encrypt it.")]
+    #[error(
+        "The specified parameter \"CiphertextBlob\" is not valid: it was not produced by this KMS, was altered, or the EncryptionContext differs from the one used to encrypt it."
+    )]
     InvalidCiphertext,
     /// DryRun: the call would have succeeded.
     #[error("The request would have succeeded, but the DryRun parameter was set.")]
@@ -96,12 +102,20 @@ impl ApiError {
     pub fn status(&self) -> StatusCode {
         use ApiError::*;
         match self {
-            MissingParameter(_) | InvalidParameter { .. } | ParseParameters(_)
-            | IncompleteSignature(_) | SignatureDoesNotMatch(_) | IllegalTimestamp
-            | TimestampExpired | NonceUsed | InvalidVersion | AliasAlreadyExists
-            | UnsupportedOperation(_) | InvalidCiphertext | DryRun | Throttling => {
-                StatusCode::BAD_REQUEST
-            }
+            MissingParameter(_)
+            | InvalidParameter { .. }
+            | ParseParameters(_)
+            | IncompleteSignature(_)
+            | SignatureDoesNotMatch(_)
+            | IllegalTimestamp
+            | TimestampExpired
+            | NonceUsed
+            | InvalidVersion
+            | AliasAlreadyExists
+            | UnsupportedOperation(_)
+            | InvalidCiphertext
+            | DryRun
+            | Throttling => StatusCode::BAD_REQUEST,
             UnsupportedMethod | AccessKeyInactive | NoPermission => StatusCode::FORBIDDEN,
             ActionNotFound | AccessKeyNotFound | KeyNotFound | KeyVersionNotFound
             | AliasNotFound => StatusCode::NOT_FOUND,
@@ -146,7 +160,10 @@ impl ApiError {
 
     /// Shorthand for an invalid parameter.
     pub fn invalid(name: &'static str, reason: impl Into<String>) -> Self {
-        ApiError::InvalidParameter { name, reason: reason.into() }
+        ApiError::InvalidParameter {
+            name,
+            reason: reason.into(),
+        }
     }
 
     /// Wraps an internal failure.
@@ -170,11 +187,20 @@ mod tests {
         assert_eq!(ApiError::KeyNotFound.status(), StatusCode::NOT_FOUND);
         assert_eq!(ApiError::KeyNotFound.code(), "Forbidden.KeyNotFound");
         let e = ApiError::KeyStateRejected(KeyState::Disabled);
-        assert_eq!((e.status(), e.code()), (StatusCode::CONFLICT, "Rejected.Disabled"));
-        assert_eq!(e.to_string(), "The request was rejected because the key state is Disabled.");
+        assert_eq!(
+            (e.status(), e.code()),
+            (StatusCode::CONFLICT, "Rejected.Disabled")
+        );
+        assert_eq!(
+            e.to_string(),
+            "The request was rejected because the key state is Disabled."
+        );
         let sig = ApiError::SignatureDoesNotMatch("POST&%2F&a".into());
         // The old SDK splits the message on ':' and compares field 1 with its string-to-sign.
         assert_eq!(sig.to_string().split(':').nth(1), Some("POST&%2F&a"));
-        assert_eq!(ApiError::internal(std::io::Error::other("disk")).to_string(), "Internal Failure.");
+        assert_eq!(
+            ApiError::internal(std::io::Error::other("disk")).to_string(),
+            "Internal Failure."
+        );
     }
 }

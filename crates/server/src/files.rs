@@ -11,20 +11,30 @@ pub fn ensure_private_dir(dir: &Path) -> std::io::Result<()> {
     if dir.is_dir() {
         return Ok(());
     }
-    fs::DirBuilder::new().recursive(true).mode(0o700).create(dir)
+    fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
 }
 
 /// Writes `data` to `path` with mode 0600, atomically; fails if `path` exists.
 pub fn write_new_private(path: &Path, data: &[u8]) -> std::io::Result<()> {
     let tmp = path.with_extension("tmp");
     let _ = fs::remove_file(&tmp);
-    let mut f = OpenOptions::new().write(true).create_new(true).mode(0o600).open(&tmp)?;
+    let mut f = OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(&tmp)?;
     f.write_all(data)?;
     f.sync_all()?;
     drop(f);
     if path.exists() {
         let _ = fs::remove_file(&tmp);
-        return Err(std::io::Error::new(std::io::ErrorKind::AlreadyExists, format!("{} exists", path.display())));
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::AlreadyExists,
+            format!("{} exists", path.display()),
+        ));
     }
     fs::rename(&tmp, path)?;
     if let Some(parent) = path.parent() {
@@ -36,7 +46,12 @@ pub fn write_new_private(path: &Path, data: &[u8]) -> std::io::Result<()> {
 /// Writes `data` to `path` (mode 0644 public file such as a certificate), atomically, replacing it.
 pub fn write_public(path: &Path, data: &[u8]) -> std::io::Result<()> {
     let tmp = path.with_extension("tmp");
-    let mut f = OpenOptions::new().write(true).create(true).truncate(true).mode(0o644).open(&tmp)?;
+    let mut f = OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o644)
+        .open(&tmp)?;
     f.write_all(data)?;
     f.sync_all()?;
     drop(f);
@@ -49,7 +64,11 @@ pub fn read_private(path: &Path) -> std::io::Result<Vec<u8>> {
     if mode & 0o077 != 0 {
         return Err(std::io::Error::new(
             std::io::ErrorKind::PermissionDenied,
-            format!("{} has mode {:o}; secret files must be 0600 (chmod 600 it)", path.display(), mode & 0o777),
+            format!(
+                "{} has mode {:o}; secret files must be 0600 (chmod 600 it)",
+                path.display(),
+                mode & 0o777
+            ),
         ));
     }
     fs::read(path)
@@ -64,13 +83,19 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("secret");
         write_new_private(&p, b"x").unwrap();
-        assert_eq!(fs::metadata(&p).unwrap().permissions().mode() & 0o777, 0o600);
+        assert_eq!(
+            fs::metadata(&p).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
         assert_eq!(read_private(&p).unwrap(), b"x");
         assert!(write_new_private(&p, b"y").is_err(), "never replaced");
         fs::set_permissions(&p, fs::Permissions::from_mode(0o644)).unwrap();
         assert!(read_private(&p).is_err());
         let d = dir.path().join("a/b");
         ensure_private_dir(&d).unwrap();
-        assert_eq!(fs::metadata(&d).unwrap().permissions().mode() & 0o777, 0o700);
+        assert_eq!(
+            fs::metadata(&d).unwrap().permissions().mode() & 0o777,
+            0o700
+        );
     }
 }

@@ -59,7 +59,11 @@ async fn api(
     let headers = lower_headers(&headers);
     let outcome = handle(&kms, method.as_str(), uri.query(), headers, &body, peer).await;
     let (status, action, caller) = match &outcome {
-        Ok((action, caller, _)) => (StatusCode::OK, action.clone(), Some(caller.access_key_id.clone())),
+        Ok((action, caller, _)) => (
+            StatusCode::OK,
+            action.clone(),
+            Some(caller.access_key_id.clone()),
+        ),
         Err((action, e)) => (e.status(), action.clone(), None),
     };
     if let Err((_, ApiError::Internal(detail))) = &outcome {
@@ -88,21 +92,28 @@ async fn handle(
     body: &[u8],
     peer: SocketAddr,
 ) -> Outcome {
-    let req = ApiRequest::parse(method, query, headers, body, Some(peer)).map_err(|e| (String::from("-"), e))?;
+    let req = ApiRequest::parse(method, query, headers, body, Some(peer))
+        .map_err(|e| (String::from("-"), e))?;
     let action = req.action().unwrap_or("-").to_owned();
     let fail = |e| (action.clone(), e);
     let caller = auth::authenticate(kms, &req).await.map_err(fail)?;
     if req.version() != Some(KMS_VERSION) {
         return Err(fail(ApiError::InvalidVersion));
     }
-    let result = ops::dispatch(kms, &caller, &action, &req).await.map_err(fail)?;
+    let result = ops::dispatch(kms, &caller, &action, &req)
+        .await
+        .map_err(fail)?;
     Ok((action, caller, result))
 }
 
 fn lower_headers(headers: &HeaderMap) -> Vec<(String, String)> {
     headers
         .iter()
-        .filter_map(|(n, v)| v.to_str().ok().map(|v| (n.as_str().to_ascii_lowercase(), v.to_owned())))
+        .filter_map(|(n, v)| {
+            v.to_str()
+                .ok()
+                .map(|v| (n.as_str().to_ascii_lowercase(), v.to_owned()))
+        })
         .collect()
 }
 
@@ -122,7 +133,8 @@ fn error_response(e: &ApiError, request_id: &str) -> Response {
     });
     let mut resp = json_response(e.status(), &body, Some(request_id));
     if matches!(e, ApiError::Throttling) {
-        resp.headers_mut().insert("x-acs-retry-after", HeaderValue::from_static("1000"));
+        resp.headers_mut()
+            .insert("x-acs-retry-after", HeaderValue::from_static("1000"));
     }
     resp
 }
@@ -130,7 +142,10 @@ fn error_response(e: &ApiError, request_id: &str) -> Response {
 fn json_response(status: StatusCode, body: &Value, request_id: Option<&str>) -> Response {
     let mut resp = (status, body.to_string()).into_response();
     let h = resp.headers_mut();
-    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json;charset=utf-8"));
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json;charset=utf-8"),
+    );
     if let Some(id) = request_id.and_then(|id| HeaderValue::from_str(id).ok()) {
         h.insert("x-acs-request-id", id);
     }

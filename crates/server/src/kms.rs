@@ -56,7 +56,9 @@ pub struct KmsOptions {
 
 impl Default for KmsOptions {
     fn default() -> Self {
-        Self { cache_ttl: Duration::from_secs(2) }
+        Self {
+            cache_ttl: Duration::from_secs(2),
+        }
     }
 }
 
@@ -118,7 +120,11 @@ impl Kms {
         if let Some(k) = self.keys.get(&key_id.to_owned()) {
             return Ok(k);
         }
-        let rec = self.store.get_key(key_id).await?.ok_or(ApiError::KeyNotFound)?;
+        let rec = self
+            .store
+            .get_key(key_id)
+            .await?
+            .ok_or(ApiError::KeyNotFound)?;
         let rec = Arc::new(rec);
         self.keys.insert(key_id.to_owned(), Arc::clone(&rec));
         Ok(rec)
@@ -128,8 +134,13 @@ impl Kms {
         if let Some(id) = self.aliases.get(&name.to_owned()) {
             return Ok(id.as_ref().clone());
         }
-        let alias = self.store.get_alias(name).await?.ok_or(ApiError::AliasNotFound)?;
-        self.aliases.insert(name.to_owned(), Arc::new(alias.key_id.clone()));
+        let alias = self
+            .store
+            .get_alias(name)
+            .await?
+            .ok_or(ApiError::AliasNotFound)?;
+        self.aliases
+            .insert(name.to_owned(), Arc::new(alias.key_id.clone()));
         Ok(alias.key_id)
     }
 
@@ -138,16 +149,27 @@ impl Kms {
         if let Some(v) = self.versions.get(&version_id.to_owned()) {
             return Ok(v);
         }
-        let rec = self.store.get_version(version_id).await?.ok_or(ApiError::KeyVersionNotFound)?;
+        let rec = self
+            .store
+            .get_version(version_id)
+            .await?
+            .ok_or(ApiError::KeyVersionNotFound)?;
         if rec.sealed_material.is_empty() {
             return Err(ApiError::KeyVersionNotFound);
         }
         let material = self
             .root
-            .open(&material_aad(&rec.key_id, &rec.version_id), &rec.sealed_material)
+            .open(
+                &material_aad(&rec.key_id, &rec.version_id),
+                &rec.sealed_material,
+            )
             .map_err(ApiError::internal)?;
         let cipher = CmkCipher::new(&material).map_err(ApiError::internal)?;
-        let v = Arc::new(VersionCipher { key_id: rec.key_id, version_id: rec.version_id, cipher });
+        let v = Arc::new(VersionCipher {
+            key_id: rec.key_id,
+            version_id: rec.version_id,
+            cipher,
+        });
         self.versions.insert(version_id.to_owned(), Arc::clone(&v));
         Ok(v)
     }
@@ -159,10 +181,11 @@ impl Kms {
         key_id: &str,
         version_id: &str,
     ) -> Result<Vec<u8>, ApiError> {
-        let len = spec
-            .symmetric_len()
-            .ok_or_else(|| ApiError::UnsupportedOperation(format!("KeySpec {spec} is not supported by keywarden")))?;
-        let material = SecretBytes::random(len).map_err(|_| ApiError::internal(std::io::Error::other("rng failure")))?;
+        let len = spec.symmetric_len().ok_or_else(|| {
+            ApiError::UnsupportedOperation(format!("KeySpec {spec} is not supported by keywarden"))
+        })?;
+        let material = SecretBytes::random(len)
+            .map_err(|_| ApiError::internal(std::io::Error::other("rng failure")))?;
         self.root
             .seal(&material_aad(key_id, version_id), material.expose_secret())
             .map_err(ApiError::internal)
@@ -170,7 +193,9 @@ impl Kms {
 
     /// Seals an access-key secret for the store.
     pub fn seal_secret(&self, access_key_id: &str, secret: &str) -> Result<Vec<u8>, ApiError> {
-        self.root.seal(&access_key_aad(access_key_id), secret.as_bytes()).map_err(ApiError::internal)
+        self.root
+            .seal(&access_key_aad(access_key_id), secret.as_bytes())
+            .map_err(ApiError::internal)
     }
 
     /// The access key with this id and its secret.
@@ -178,14 +203,23 @@ impl Kms {
         if let Some(c) = self.credentials.get(&access_key_id.to_owned()) {
             return Ok(c);
         }
-        let record = self.store.get_access_key(access_key_id).await?.ok_or(ApiError::AccessKeyNotFound)?;
+        let record = self
+            .store
+            .get_access_key(access_key_id)
+            .await?
+            .ok_or(ApiError::AccessKeyNotFound)?;
         let secret = self
             .root
             .open(&access_key_aad(access_key_id), &record.sealed_secret)
             .map_err(ApiError::internal)?;
-        let secret = String::from_utf8(secret.expose_secret().to_vec()).map_err(ApiError::internal)?;
-        let cred = Arc::new(Credential { record, secret: SecretString::new(secret) });
-        self.credentials.insert(access_key_id.to_owned(), Arc::clone(&cred));
+        let secret =
+            String::from_utf8(secret.expose_secret().to_vec()).map_err(ApiError::internal)?;
+        let cred = Arc::new(Credential {
+            record,
+            secret: SecretString::new(secret),
+        });
+        self.credentials
+            .insert(access_key_id.to_owned(), Arc::clone(&cred));
         Ok(cred)
     }
 
@@ -212,7 +246,12 @@ impl Kms {
 
 /// The parsed state of a key record (stored as its wire string).
 pub fn state_of(key: &KeyRecord) -> Result<KeyState, ApiError> {
-    key.state.parse().map_err(|_| ApiError::internal(std::io::Error::other(format!("stored key state {:?} is unknown", key.state))))
+    key.state.parse().map_err(|_| {
+        ApiError::internal(std::io::Error::other(format!(
+            "stored key state {:?} is unknown",
+            key.state
+        )))
+    })
 }
 
 /// Fails unless the key is Enabled (the rule of every cryptographic operation).

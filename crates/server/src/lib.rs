@@ -77,14 +77,23 @@ pub async fn prepare(config: ServeConfig) -> Result<Prepared, ServeError> {
     } else {
         None
     };
-    Ok(Prepared { kms, tls, credentials: config.data_dir.join("credentials.json"), config })
+    Ok(Prepared {
+        kms,
+        tls,
+        credentials: config.data_dir.join("credentials.json"),
+        config,
+    })
 }
 
 /// Serves until SIGTERM or Ctrl-C, then drains connections for up to 10 s. `on_listening` is
 /// called with the bound address once the server accepts connections.
-pub async fn serve(prepared: Prepared, on_listening: impl FnOnce(SocketAddr) + Send + 'static) -> Result<(), ServeError> {
+pub async fn serve(
+    prepared: Prepared,
+    on_listening: impl FnOnce(SocketAddr) + Send + 'static,
+) -> Result<(), ServeError> {
     let handle = Handle::new();
-    let app = http::router(Arc::clone(&prepared.kms)).into_make_service_with_connect_info::<SocketAddr>();
+    let app =
+        http::router(Arc::clone(&prepared.kms)).into_make_service_with_connect_info::<SocketAddr>();
     tokio::spawn(shutdown_on_signal(handle.clone()));
     let watcher = handle.clone();
     tokio::spawn(async move {
@@ -95,9 +104,17 @@ pub async fn serve(prepared: Prepared, on_listening: impl FnOnce(SocketAddr) + S
     match &prepared.tls {
         Some(paths) => {
             let rustls = RustlsConfig::from_pem_file(&paths.cert, &paths.key).await?;
-            axum_server::bind_rustls(prepared.config.listen, rustls).handle(handle).serve(app).await?;
+            axum_server::bind_rustls(prepared.config.listen, rustls)
+                .handle(handle)
+                .serve(app)
+                .await?;
         }
-        None => axum_server::bind(prepared.config.listen).handle(handle).serve(app).await?,
+        None => {
+            axum_server::bind(prepared.config.listen)
+                .handle(handle)
+                .serve(app)
+                .await?
+        }
     }
     Ok(())
 }

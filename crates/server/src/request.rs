@@ -7,8 +7,18 @@ use crate::error::ApiError;
 
 /// Parameters that belong to the protocol (routing, signing), not to the action.
 const PROTOCOL_PARAMS: &[&str] = &[
-    "Action", "Version", "Format", "RegionId", "Timestamp", "SignatureMethod", "SignatureType",
-    "SignatureVersion", "SignatureNonce", "AccessKeyId", "Signature", "SecurityToken",
+    "Action",
+    "Version",
+    "Format",
+    "RegionId",
+    "Timestamp",
+    "SignatureMethod",
+    "SignatureType",
+    "SignatureVersion",
+    "SignatureNonce",
+    "AccessKeyId",
+    "Signature",
+    "SecurityToken",
 ];
 
 /// One API request, decoded.
@@ -36,18 +46,25 @@ impl ApiRequest {
         body: &[u8],
         peer: Option<std::net::SocketAddr>,
     ) -> Result<Self, ApiError> {
-        let mut params = decode_form(query.unwrap_or("")).map_err(|e| ApiError::ParseParameters(e.to_string()))?;
+        let mut params = decode_form(query.unwrap_or(""))
+            .map_err(|e| ApiError::ParseParameters(e.to_string()))?;
         let is_form = headers.iter().any(|(n, v)| {
-            n == "content-type" && v.to_ascii_lowercase().starts_with("application/x-www-form-urlencoded")
+            n == "content-type"
+                && v.to_ascii_lowercase()
+                    .starts_with("application/x-www-form-urlencoded")
         });
         if is_form && !body.is_empty() {
-            let text = std::str::from_utf8(body).map_err(|_| ApiError::ParseParameters("body is not UTF-8".into()))?;
+            let text = std::str::from_utf8(body)
+                .map_err(|_| ApiError::ParseParameters("body is not UTF-8".into()))?;
             params.extend(decode_form(text).map_err(|e| ApiError::ParseParameters(e.to_string()))?);
         }
         let mut names: Vec<&str> = params.iter().map(|(k, _)| k.as_str()).collect();
         names.sort_unstable();
         if let Some(w) = names.windows(2).find(|w| w.first() == w.get(1)) {
-            return Err(ApiError::ParseParameters(format!("parameter {:?} appears more than once", w.first().copied().unwrap_or_default())));
+            return Err(ApiError::ParseParameters(format!(
+                "parameter {:?} appears more than once",
+                w.first().copied().unwrap_or_default()
+            )));
         }
         Ok(Self {
             method: method.to_owned(),
@@ -60,12 +77,18 @@ impl ApiRequest {
 
     /// The first value of header `name` (lower-case).
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
+        self.headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
     }
 
     /// The raw value of parameter `name`, if present.
     pub fn param(&self, name: &str) -> Option<&str> {
-        self.params.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+        self.params
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
     }
 
     /// The action: `x-acs-action` header, else the `Action` parameter.
@@ -75,7 +98,8 @@ impl ApiRequest {
 
     /// The API version: `x-acs-version` header, else the `Version` parameter.
     pub fn version(&self) -> Option<&str> {
-        self.header("x-acs-version").or_else(|| self.param("Version"))
+        self.header("x-acs-version")
+            .or_else(|| self.param("Version"))
     }
 
     /// A non-empty action parameter, or `None`.
@@ -94,7 +118,9 @@ impl ApiRequest {
         name: &'static str,
         range: std::ops::RangeInclusive<i64>,
     ) -> Result<Option<i64>, ApiError> {
-        let Some(text) = self.optional(name) else { return Ok(None) };
+        let Some(text) = self.optional(name) else {
+            return Ok(None);
+        };
         let n: i64 = text
             .trim()
             .parse()
@@ -114,14 +140,20 @@ impl ApiRequest {
             None => Ok(None),
             Some("true") => Ok(Some(true)),
             Some("false") => Ok(Some(false)),
-            Some(other) => Err(ApiError::invalid(name, format!("{other:?} is not true or false"))),
+            Some(other) => Err(ApiError::invalid(
+                name,
+                format!("{other:?} is not true or false"),
+            )),
         }
     }
 
     /// An optional parameter parsed by `FromStr` (wire enumerations).
     pub fn parsed<T: std::str::FromStr>(&self, name: &'static str) -> Result<Option<T>, ApiError> {
         self.optional(name)
-            .map(|v| v.parse::<T>().map_err(|_| ApiError::invalid(name, format!("{v:?} is not a valid value"))))
+            .map(|v| {
+                v.parse::<T>()
+                    .map_err(|_| ApiError::invalid(name, format!("{v:?} is not a valid value")))
+            })
             .transpose()
     }
 
@@ -132,7 +164,9 @@ impl ApiRequest {
 
     /// The action's own parameters (protocol parameters removed), for audit and debugging.
     pub fn action_params(&self) -> impl Iterator<Item = &(String, String)> {
-        self.params.iter().filter(|(k, _)| !PROTOCOL_PARAMS.contains(&k.as_str()))
+        self.params
+            .iter()
+            .filter(|(k, _)| !PROTOCOL_PARAMS.contains(&k.as_str()))
     }
 }
 
@@ -148,14 +182,22 @@ pub struct PageParams {
 impl PageParams {
     /// Reads `PageNumber` (≥ 1, default 1) and `PageSize` (`min..=max`, default 10).
     pub fn read(req: &ApiRequest, max_size: i64) -> Result<Self, ApiError> {
-        let number = req.int_in("PageNumber", 1..=i64::from(u32::MAX))?.unwrap_or(1);
+        let number = req
+            .int_in("PageNumber", 1..=i64::from(u32::MAX))?
+            .unwrap_or(1);
         let size = req.int_in("PageSize", 1..=max_size)?.unwrap_or(10);
-        Ok(Self { number: number.unsigned_abs(), size: size.unsigned_abs() })
+        Ok(Self {
+            number: number.unsigned_abs(),
+            size: size.unsigned_abs(),
+        })
     }
 
     /// The store page.
     pub fn page(&self) -> keywarden_store::Page {
-        keywarden_store::Page { offset: (self.number - 1).saturating_mul(self.size), limit: self.size }
+        keywarden_store::Page {
+            offset: (self.number - 1).saturating_mul(self.size),
+            limit: self.size,
+        }
     }
 }
 
@@ -175,13 +217,22 @@ mod tests {
         assert!(r.int_in("Bad", 1..=16).is_err());
         assert_eq!(r.bool("DryRun").unwrap(), Some(true));
         assert!(r.bool("Bad").is_err());
-        assert!(matches!(r.required("Empty"), Err(ApiError::MissingParameter("Empty"))));
-        assert!(matches!(r.required("Nope"), Err(ApiError::MissingParameter("Nope"))));
+        assert!(matches!(
+            r.required("Empty"),
+            Err(ApiError::MissingParameter("Empty"))
+        ));
+        assert!(matches!(
+            r.required("Nope"),
+            Err(ApiError::MissingParameter("Nope"))
+        ));
     }
 
     #[test]
     fn form_body_and_duplicates() {
-        let headers = vec![("content-type".to_owned(), "application/x-www-form-urlencoded".to_owned())];
+        let headers = vec![(
+            "content-type".to_owned(),
+            "application/x-www-form-urlencoded".to_owned(),
+        )];
         let r = ApiRequest::parse("POST", Some("a=1"), headers.clone(), b"b=2+3", None).unwrap();
         assert_eq!(r.param("b"), Some("2 3"));
         assert!(ApiRequest::parse("POST", Some("a=1&a=2"), vec![], b"", None).is_err());

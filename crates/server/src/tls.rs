@@ -5,7 +5,10 @@
 
 use std::path::{Path, PathBuf};
 
-use rcgen::{BasicConstraints, CertificateParams, DistinguishedName, DnType, IsCa, Issuer, KeyPair, KeyUsagePurpose, SanType};
+use rcgen::{
+    BasicConstraints, CertificateParams, DistinguishedName, DnType, IsCa, Issuer, KeyPair,
+    KeyUsagePurpose, SanType,
+};
 
 use crate::files::{ensure_private_dir, read_private, write_new_private, write_public};
 
@@ -65,7 +68,10 @@ pub fn ensure(data_dir: &Path, extra_sans: &[String]) -> Result<TlsPaths, TlsErr
 }
 
 fn wanted_names(extra: &[String]) -> Vec<String> {
-    let mut names: Vec<String> = ["localhost", "127.0.0.1", "::1"].iter().map(|s| (*s).to_owned()).collect();
+    let mut names: Vec<String> = ["localhost", "127.0.0.1", "::1"]
+        .iter()
+        .map(|s| (*s).to_owned())
+        .collect();
     for n in extra {
         if !names.contains(n) {
             names.push(n.clone());
@@ -81,7 +87,11 @@ fn ca_params() -> CertificateParams {
     dn.push(DnType::OrganizationName, "keywarden");
     p.distinguished_name = dn;
     p.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
-    p.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign, KeyUsagePurpose::DigitalSignature];
+    p.key_usages = vec![
+        KeyUsagePurpose::KeyCertSign,
+        KeyUsagePurpose::CrlSign,
+        KeyUsagePurpose::DigitalSignature,
+    ];
     p.not_before = time_from_now(-1);
     p.not_after = time_from_now(3650);
     p
@@ -93,7 +103,8 @@ fn time_from_now(days: i64) -> time::OffsetDateTime {
 
 fn ensure_ca(paths: &TlsPaths) -> Result<KeyPair, TlsError> {
     if paths.ca_key.exists() && paths.ca_cert.exists() {
-        let pem = String::from_utf8(read_private(&paths.ca_key)?).map_err(|e| std::io::Error::other(e.to_string()))?;
+        let pem = String::from_utf8(read_private(&paths.ca_key)?)
+            .map_err(|e| std::io::Error::other(e.to_string()))?;
         return Ok(KeyPair::from_pem(&pem)?);
     }
     let key = KeyPair::generate()?;

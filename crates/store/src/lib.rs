@@ -1,6 +1,6 @@
 //! Durable state of keywarden behind one trait, [`KeyStore`], so that callers never know which
 //! database holds it. Backends: [`sqlite`] (embedded, the default). Every backend must pass the
-//! same [`conformance`] suite.
+//! same `conformance` suite (feature `conformance`).
 //!
 //! The store holds no secret in plaintext: CMK material and access-key secrets arrive already
 //! sealed under the root key (see `keywarden_core::wrap`) and are stored as opaque bytes.

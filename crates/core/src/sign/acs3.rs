@@ -42,7 +42,12 @@ mod tests {
         let params = decode_form(query).unwrap();
         let headers = headers(head);
         let body_sha = sha256_hex(body);
-        let req = SignedRequest { method: "POST", params: &params, headers: &headers, body_sha256: &body_sha };
+        let req = SignedRequest {
+            method: "POST",
+            params: &params,
+            headers: &headers,
+            body_sha256: &body_sha,
+        };
         let signed: Vec<String> = signed.split(';').map(str::to_owned).collect();
         let sts = string_to_sign(&req, &signed).unwrap();
         assert_eq!(sign("TestAccessKeySecret123", &sts), expected);

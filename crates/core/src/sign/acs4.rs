@@ -51,7 +51,10 @@ pub fn string_to_sign(
 
 /// The signing key for `scope`.
 pub fn signing_key(secret: &str, scope: &Scope) -> [u8; 32] {
-    let k_date = hmac_sha256(format!("aliyun_v4{secret}").as_bytes(), scope.date.as_bytes());
+    let k_date = hmac_sha256(
+        format!("aliyun_v4{secret}").as_bytes(),
+        scope.date.as_bytes(),
+    );
     let k_region = hmac_sha256(&k_date, scope.region.as_bytes());
     let k_service = hmac_sha256(&k_region, scope.product.as_bytes());
     hmac_sha256(&k_service, TERMINATOR.as_bytes())
@@ -59,7 +62,10 @@ pub fn signing_key(secret: &str, scope: &Scope) -> [u8; 32] {
 
 /// The hex signature of `string_to_sign`.
 pub fn sign(secret: &str, scope: &Scope, string_to_sign: &str) -> String {
-    hex::encode(hmac_sha256(&signing_key(secret, scope), string_to_sign.as_bytes()))
+    hex::encode(hmac_sha256(
+        &signing_key(secret, scope),
+        string_to_sign.as_bytes(),
+    ))
 }
 
 #[cfg(test)]
@@ -73,23 +79,39 @@ mod tests {
         let headers: Vec<(String, String)> = [
             ("host", "127.0.0.1:18080"),
             ("x-acs-version", "2016-01-20"),
-            ("user-agent", "AlibabaCloud (Linux; x86_64) Python/3.11.7 Core/0.4.3 TeaDSL/2"),
+            (
+                "user-agent",
+                "AlibabaCloud (Linux; x86_64) Python/3.11.7 Core/0.4.3 TeaDSL/2",
+            ),
             ("x-acs-date", "2026-11-22T08:50:17Z"),
             ("x-acs-signature-nonce", "44da43a0e8ff56cc5bac05f8848edbb7"),
             ("accept", "application/json"),
             ("x-acs-action", "Encrypt"),
-            ("x-acs-content-sha256", "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"),
+            (
+                "x-acs-content-sha256",
+                "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
+            ),
             ("x-acs-credentials-provider", "static_ak"),
         ]
         .iter()
         .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
         .collect();
         let body = sha256_hex(b"");
-        let req = SignedRequest { method: "POST", params: &params, headers: &headers, body_sha256: &body };
-        let scope = Scope::parse("LTAI5tTestAccessKeyId/20261122/cn-hangzhou/Kms/aliyun_v4_request").unwrap();
+        let req = SignedRequest {
+            method: "POST",
+            params: &params,
+            headers: &headers,
+            body_sha256: &body,
+        };
+        let scope =
+            Scope::parse("LTAI5tTestAccessKeyId/20261122/cn-hangzhou/Kms/aliyun_v4_request")
+                .unwrap();
         let signed: Vec<String> = "host;x-acs-action;x-acs-content-sha256;x-acs-credentials-provider;x-acs-date;x-acs-signature-nonce;x-acs-version".split(';').map(str::to_owned).collect();
         let sts = string_to_sign(&req, &signed).unwrap();
-        assert_eq!(sts, "ACS4-HMAC-SHA256\n2ee81c833a85f4c63c3ca0e9ce3eaecddf3005b57e9074ce17be77f4819255ad");
+        assert_eq!(
+            sts,
+            "ACS4-HMAC-SHA256\n2ee81c833a85f4c63c3ca0e9ce3eaecddf3005b57e9074ce17be77f4819255ad"
+        );
         assert_eq!(
             hex::encode(signing_key("TestAccessKeySecret123", &scope)),
             "f98f55a84d79f95dffdb26c55158c196741ff4434f0b9b62c3a644309b389c29"

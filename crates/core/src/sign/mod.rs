@@ -49,8 +49,12 @@ pub struct SignedRequest<'a> {
 impl SignedRequest<'_> {
     /// All values of header `name` (lower-case), trimmed, sorted and joined by `,`.
     pub fn header_value(&self, name: &str) -> Option<String> {
-        let mut vals: Vec<&str> =
-            self.headers.iter().filter(|(n, _)| n == name).map(|(_, v)| v.trim()).collect();
+        let mut vals: Vec<&str> = self
+            .headers
+            .iter()
+            .filter(|(n, _)| n == name)
+            .map(|(_, v)| v.trim())
+            .collect();
         if vals.is_empty() {
             return None;
         }
@@ -78,7 +82,9 @@ pub fn canonical_request(
     let query: Vec<String> = query.into_iter().map(|(k, v)| format!("{k}={v}")).collect();
     let mut out = format!("{}\n/\n{}\n", req.method, query.join("&"));
     for name in signed_headers {
-        let value = req.header_value(name).ok_or_else(|| MissingHeader(name.clone()))?;
+        let value = req
+            .header_value(name)
+            .ok_or_else(|| MissingHeader(name.clone()))?;
         out.push_str(name);
         out.push(':');
         out.push_str(&value);
@@ -123,8 +129,11 @@ impl Authorization {
                 _ => {}
             }
         }
-        let signed_headers: Vec<String> =
-            signed?.split(';').filter(|s| !s.is_empty()).map(str::to_ascii_lowercase).collect();
+        let signed_headers: Vec<String> = signed?
+            .split(';')
+            .filter(|s| !s.is_empty())
+            .map(str::to_ascii_lowercase)
+            .collect();
         Some(Self {
             algorithm: algorithm.to_owned(),
             credential: credential?,

@@ -4,7 +4,11 @@
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 
 /// Everything except `A-Z a-z 0-9 - _ . ~` is encoded, as upper-case `%XX`.
-const RFC3986: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.').remove(b'~');
+const RFC3986: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'~');
 
 /// Percent-encodes `s` as the signature schemes require.
 pub fn enc(s: &str) -> String {
@@ -36,7 +40,9 @@ fn decode_component(s: &str) -> Result<String, FormError> {
         match b {
             b'+' => out.push(b' '),
             b'%' => {
-                let hex = bytes.get(i + 1..i + 3).ok_or_else(|| FormError(s.to_owned()))?;
+                let hex = bytes
+                    .get(i + 1..i + 3)
+                    .ok_or_else(|| FormError(s.to_owned()))?;
                 let hex = std::str::from_utf8(hex).map_err(|_| FormError(s.to_owned()))?;
                 out.push(u8::from_str_radix(hex, 16).map_err(|_| FormError(s.to_owned()))?);
                 i += 2;
@@ -50,7 +56,11 @@ fn decode_component(s: &str) -> Result<String, FormError> {
 
 /// Encodes pairs as a query string with RFC 3986 encoding (spaces as `%20`).
 pub fn encode_query(params: &[(String, String)]) -> String {
-    params.iter().map(|(k, v)| format!("{}={}", enc(k), enc(v))).collect::<Vec<_>>().join("&")
+    params
+        .iter()
+        .map(|(k, v)| format!("{}={}", enc(k), enc(v)))
+        .collect::<Vec<_>>()
+        .join("&")
 }
 
 #[cfg(test)]
@@ -60,7 +70,10 @@ mod tests {
 
     #[test]
     fn encodes_like_the_sdks() {
-        assert_eq!(enc("hello world +/= ü"), "hello%20world%20%2B%2F%3D%20%C3%BC");
+        assert_eq!(
+            enc("hello world +/= ü"),
+            "hello%20world%20%2B%2F%3D%20%C3%BC"
+        );
         assert_eq!(enc("a*b~c"), "a%2Ab~c");
         assert_eq!(enc("2016-03-28T03:13:08Z"), "2016-03-28T03%3A13%3A08Z");
     }

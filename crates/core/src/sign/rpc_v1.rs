@@ -14,8 +14,11 @@ use super::percent::enc;
 
 /// The string-to-sign for `method` and the decoded parameters (without `Signature`).
 pub fn string_to_sign(method: &str, params: &[(String, String)]) -> String {
-    let mut pairs: Vec<(String, String)> =
-        params.iter().filter(|(k, _)| k != "Signature").map(|(k, v)| (enc(k), enc(v))).collect();
+    let mut pairs: Vec<(String, String)> = params
+        .iter()
+        .filter(|(k, _)| k != "Signature")
+        .map(|(k, v)| (enc(k), enc(v)))
+        .collect();
     pairs.sort();
     let canonical: Vec<String> = pairs.into_iter().map(|(k, v)| format!("{k}={v}")).collect();
     format!("{method}&{}&{}", enc("/"), enc(&canonical.join("&")))
@@ -23,7 +26,10 @@ pub fn string_to_sign(method: &str, params: &[(String, String)]) -> String {
 
 /// The base64 signature of `string_to_sign` under `secret`.
 pub fn sign(secret: &str, string_to_sign: &str) -> String {
-    let key = hmac::Key::new(hmac::HMAC_SHA1_FOR_LEGACY_USE_ONLY, format!("{secret}&").as_bytes());
+    let key = hmac::Key::new(
+        hmac::HMAC_SHA1_FOR_LEGACY_USE_ONLY,
+        format!("{secret}&").as_bytes(),
+    );
     base64::engine::general_purpose::STANDARD.encode(hmac::sign(&key, string_to_sign.as_bytes()))
 }
 
@@ -33,7 +39,10 @@ mod tests {
     use super::*;
 
     fn pairs(items: &[(&str, &str)]) -> Vec<(String, String)> {
-        items.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
+        items
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
     }
 
     #[test]
@@ -64,14 +73,23 @@ mod tests {
             sts,
             "POST&%2F&AccessKeyId%3DLTAI5tTestAccessKeyId%26Action%3DGenerateDataKey%26EncryptionContext%3D%257B%2522purpose%2522%253A%2520%2522test%2520data%2522%252C%2520%2522a%252Ab%2522%253A%2520%2522x%252By%252Fz~%2522%257D%26Format%3DJSON%26KeyId%3Dalias%252Fmy-key%26NumberOfBytes%3D32%26RegionId%3Dcn-hangzhou%26SignatureMethod%3DHMAC-SHA1%26SignatureNonce%3Da9b18817be624409ff4986fd0a83c7ed%26SignatureType%3D%26SignatureVersion%3D1.0%26Timestamp%3D2026-11-22T08%253A50%253A01Z%26Version%3D2016-01-20"
         );
-        assert_eq!(sign("TestAccessKeySecret123", &sts), "4iQT4xVVkmUIq/RjcC/KTq9tJxQ=");
-        assert_ne!(sign("TestAccessKeySecret124", &sts), "4iQT4xVVkmUIq/RjcC/KTq9tJxQ=");
+        assert_eq!(
+            sign("TestAccessKeySecret123", &sts),
+            "4iQT4xVVkmUIq/RjcC/KTq9tJxQ="
+        );
+        assert_ne!(
+            sign("TestAccessKeySecret124", &sts),
+            "4iQT4xVVkmUIq/RjcC/KTq9tJxQ="
+        );
     }
 
     #[test]
     fn captured_new_sdk_v2_encrypt_with_plus_spaces() {
         let q = "Action=Encrypt&Format=json&Version=2016-01-20&Timestamp=2026-11-22T08%3A50%3A15Z&SignatureNonce=0cc9f8b822720d14ba9c6dafe24ba5c6&EncryptionContext=%7B%22k%22%3A%22v%22%7D&KeyId=1234abcd-12ab-34cd-56ef-12345678%2A%2A%2A%2A&Plaintext=hello+world+%2B%2F%3D+%C3%BC&SignatureMethod=HMAC-SHA1&SignatureVersion=1.0&AccessKeyId=LTAI5tTestAccessKeyId&Signature=FP%2FSjFN5B%2FvFe%2Bu4ELYFWGwxN9c%3D";
         let p = decode_form(q).unwrap();
-        assert_eq!(sign("TestAccessKeySecret123", &string_to_sign("POST", &p)), "FP/SjFN5B/vFe+u4ELYFWGwxN9c=");
+        assert_eq!(
+            sign("TestAccessKeySecret123", &string_to_sign("POST", &p)),
+            "FP/SjFN5B/vFe+u4ELYFWGwxN9c="
+        );
     }
 }

@@ -22,7 +22,11 @@ pub async fn create(kms: &Kms, req: &ApiRequest) -> Result<Body, ApiError> {
     if state_of(&key)? == KeyState::PendingDeletion {
         return Err(ApiError::StateModifiedFailed);
     }
-    let alias = AliasRecord { alias_name: name.to_owned(), key_id: key.key_id.clone(), creation_date: kms.now() };
+    let alias = AliasRecord {
+        alias_name: name.to_owned(),
+        key_id: key.key_id.clone(),
+        creation_date: kms.now(),
+    };
     kms.store.create_alias(&alias).await.map_err(|e| match e {
         StoreError::AlreadyExists => ApiError::AliasAlreadyExists,
         StoreError::NotFound => ApiError::KeyNotFound,
@@ -39,10 +43,13 @@ pub async fn update(kms: &Kms, req: &ApiRequest) -> Result<Body, ApiError> {
     if state_of(&key)? == KeyState::PendingDeletion {
         return Err(ApiError::KeyStateRejected(KeyState::PendingDeletion));
     }
-    kms.store.update_alias(name, &key.key_id).await.map_err(|e| match e {
-        StoreError::NotFound => ApiError::AliasNotFound,
-        other => other.into(),
-    })?;
+    kms.store
+        .update_alias(name, &key.key_id)
+        .await
+        .map_err(|e| match e {
+            StoreError::NotFound => ApiError::AliasNotFound,
+            other => other.into(),
+        })?;
     kms.invalidate_alias(name);
     Ok(Body::new())
 }
@@ -69,7 +76,10 @@ pub async fn list(kms: &Kms, req: &ApiRequest) -> Result<Body, ApiError> {
 pub async fn list_by_key_id(kms: &Kms, req: &ApiRequest) -> Result<Body, ApiError> {
     let key = kms.resolve(req.required("KeyId")?).await?;
     let page = PageParams::read(req, 101)?;
-    let aliases = kms.store.list_aliases(Some(&key.key_id), page.page()).await?;
+    let aliases = kms
+        .store
+        .list_aliases(Some(&key.key_id), page.page())
+        .await?;
     Ok(render(kms, &aliases, page))
 }
 

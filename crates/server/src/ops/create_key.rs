@@ -45,7 +45,12 @@ pub async fn run(kms: &Kms, caller: &Caller, req: &ApiRequest) -> Result<Body, A
         creation_date: now,
         primary_version_id: version_id.clone(),
         last_rotation_date: now,
-        automatic_rotation: if p.rotation_interval.is_some() { "Enabled" } else { "Disabled" }.into(),
+        automatic_rotation: if p.rotation_interval.is_some() {
+            "Enabled"
+        } else {
+            "Disabled"
+        }
+        .into(),
         rotation_interval: p.rotation_interval,
         next_rotation_date: p.rotation_interval.map(|i| now + i),
         delete_date: None,
@@ -54,11 +59,21 @@ pub async fn run(kms: &Kms, caller: &Caller, req: &ApiRequest) -> Result<Body, A
         material_expire_time: None,
         revision: 0,
     };
-    let version = VersionRecord { key_id: key_id.clone(), version_id, creation_date: now, sealed_material };
-    kms.store.create_key(&key, &version).await.map_err(|e| match e {
-        StoreError::AlreadyExists => ApiError::internal(std::io::Error::other("key id collision")),
-        other => other.into(),
-    })?;
+    let version = VersionRecord {
+        key_id: key_id.clone(),
+        version_id,
+        creation_date: now,
+        sealed_material,
+    };
+    kms.store
+        .create_key(&key, &version)
+        .await
+        .map_err(|e| match e {
+            StoreError::AlreadyExists => {
+                ApiError::internal(std::io::Error::other("key id collision"))
+            }
+            other => other.into(),
+        })?;
     if !p.tags.is_empty() {
         kms.store.put_tags(&key_id, &p.tags).await?;
     }
@@ -72,7 +87,10 @@ fn caller_account(kms: &Kms, _caller: &Caller) -> String {
 fn params(req: &ApiRequest) -> Result<Params, ApiError> {
     let description = req.param("Description").unwrap_or_default().to_owned();
     if description.chars().count() > MAX_DESCRIPTION_CHARS {
-        return Err(ApiError::invalid("Description", format!("longer than {MAX_DESCRIPTION_CHARS} characters")));
+        return Err(ApiError::invalid(
+            "Description",
+            format!("longer than {MAX_DESCRIPTION_CHARS} characters"),
+        ));
     }
     let spec = req.parsed::<KeySpec>("KeySpec")?.unwrap_or(KeySpec::Aes256);
     if spec.symmetric_len().is_none() {
@@ -80,28 +98,48 @@ fn params(req: &ApiRequest) -> Result<Params, ApiError> {
             "KeySpec {spec} is not supported; keywarden offers Aliyun_AES_256, Aliyun_AES_192 and Aliyun_AES_128"
         )));
     }
-    let usage = req.parsed::<KeyUsage>("KeyUsage")?.unwrap_or(KeyUsage::EncryptDecrypt);
+    let usage = req
+        .parsed::<KeyUsage>("KeyUsage")?
+        .unwrap_or(KeyUsage::EncryptDecrypt);
     if usage != KeyUsage::EncryptDecrypt {
-        return Err(ApiError::invalid("KeyUsage", format!("{spec} keys can only be ENCRYPT/DECRYPT")));
+        return Err(ApiError::invalid(
+            "KeyUsage",
+            format!("{spec} keys can only be ENCRYPT/DECRYPT"),
+        ));
     }
     match req.parsed::<Origin>("Origin")? {
         None | Some(Origin::AliyunKms) => {}
         Some(Origin::External) => {
-            return Err(ApiError::UnsupportedOperation("Origin EXTERNAL (imported key material) is not supported yet".into()));
+            return Err(ApiError::UnsupportedOperation(
+                "Origin EXTERNAL (imported key material) is not supported yet".into(),
+            ));
         }
     }
     match req.parsed::<ProtectionLevel>("ProtectionLevel")? {
         None | Some(ProtectionLevel::Software) => {}
         Some(ProtectionLevel::Hsm) => {
-            return Err(ApiError::UnsupportedOperation("ProtectionLevel HSM needs a configured PKCS#11 token".into()));
+            return Err(ApiError::UnsupportedOperation(
+                "ProtectionLevel HSM needs a configured PKCS#11 token".into(),
+            ));
         }
     }
     if let Some(policy) = req.optional("Policy") {
-        if policy.len() > MAX_POLICY_BYTES || serde_json::from_str::<serde_json::Value>(policy).is_err() {
-            return Err(ApiError::invalid("Policy", format!("must be JSON of at most {MAX_POLICY_BYTES} bytes")));
+        if policy.len() > MAX_POLICY_BYTES
+            || serde_json::from_str::<serde_json::Value>(policy).is_err()
+        {
+            return Err(ApiError::invalid(
+                "Policy",
+                format!("must be JSON of at most {MAX_POLICY_BYTES} bytes"),
+            ));
         }
     }
-    Ok(Params { description, spec, usage, rotation_interval: rotation(req)?, tags: tags(req)? })
+    Ok(Params {
+        description,
+        spec,
+        usage,
+        rotation_interval: rotation(req)?,
+        tags: tags(req)?,
+    })
 }
 
 /// `EnableAutomaticRotation` and `RotationInterval` → the interval in seconds when enabled.
@@ -109,14 +147,22 @@ pub fn rotation(req: &ApiRequest) -> Result<Option<i64>, ApiError> {
     let enabled = req.bool("EnableAutomaticRotation")?.unwrap_or(false);
     let interval = req
         .optional("RotationInterval")
-        .map(|s| parse_interval(s).ok_or_else(|| ApiError::invalid("RotationInterval", format!("{s:?} is not <integer><d|h|m|s>"))))
+        .map(|s| {
+            parse_interval(s).ok_or_else(|| {
+                ApiError::invalid(
+                    "RotationInterval",
+                    format!("{s:?} is not <integer><d|h|m|s>"),
+                )
+            })
+        })
         .transpose()?;
     match (enabled, interval) {
         (false, _) => Ok(None),
         (true, None) => Err(ApiError::MissingParameter("RotationInterval")),
-        (true, Some(secs)) if !ROTATION_INTERVAL_RANGE.contains(&secs) => {
-            Err(ApiError::invalid("RotationInterval", "must be between 7 and 730 days"))
-        }
+        (true, Some(secs)) if !ROTATION_INTERVAL_RANGE.contains(&secs) => Err(ApiError::invalid(
+            "RotationInterval",
+            "must be between 7 and 730 days",
+        )),
         (true, Some(secs)) => Ok(Some(secs)),
     }
 }
@@ -131,19 +177,34 @@ struct WireTag {
 
 /// The `Tags` JSON parameter: `[{"TagKey":"k","TagValue":"v"}, ...]`.
 pub fn tags(req: &ApiRequest) -> Result<Vec<TagRecord>, ApiError> {
-    let Some(text) = req.optional("Tags") else { return Ok(Vec::new()) };
-    let wire: Vec<WireTag> = serde_json::from_str(text)
-        .map_err(|e| ApiError::invalid("Tags", format!("must be a JSON array of {{\"TagKey\",\"TagValue\"}}: {e}")))?;
+    let Some(text) = req.optional("Tags") else {
+        return Ok(Vec::new());
+    };
+    let wire: Vec<WireTag> = serde_json::from_str(text).map_err(|e| {
+        ApiError::invalid(
+            "Tags",
+            format!("must be a JSON array of {{\"TagKey\",\"TagValue\"}}: {e}"),
+        )
+    })?;
     if wire.len() > MAX_TAGS {
-        return Err(ApiError::invalid("Tags", format!("at most {MAX_TAGS} tags")));
+        return Err(ApiError::invalid(
+            "Tags",
+            format!("at most {MAX_TAGS} tags"),
+        ));
     }
     wire.into_iter()
         .map(|t| {
             validate_tag_key(&t.key)?;
             if t.value.chars().count() > MAX_TAG_CHARS {
-                return Err(ApiError::invalid("Tags", format!("tag values are at most {MAX_TAG_CHARS} characters")));
+                return Err(ApiError::invalid(
+                    "Tags",
+                    format!("tag values are at most {MAX_TAG_CHARS} characters"),
+                ));
             }
-            Ok(TagRecord { tag_key: t.key, tag_value: t.value })
+            Ok(TagRecord {
+                tag_key: t.key,
+                tag_value: t.value,
+            })
         })
         .collect()
 }
@@ -152,10 +213,16 @@ pub fn tags(req: &ApiRequest) -> Result<Vec<TagRecord>, ApiError> {
 pub fn validate_tag_key(key: &str) -> Result<(), ApiError> {
     let n = key.chars().count();
     if n == 0 || n > MAX_TAG_CHARS {
-        return Err(ApiError::invalid("Tags", format!("tag keys are 1 to {MAX_TAG_CHARS} characters")));
+        return Err(ApiError::invalid(
+            "Tags",
+            format!("tag keys are 1 to {MAX_TAG_CHARS} characters"),
+        ));
     }
     if key.starts_with("aliyun") || key.starts_with("acs:") {
-        return Err(ApiError::invalid("Tags", "tag keys cannot start with \"aliyun\" or \"acs:\""));
+        return Err(ApiError::invalid(
+            "Tags",
+            "tag keys cannot start with \"aliyun\" or \"acs:\"",
+        ));
     }
     Ok(())
 }

@@ -22,7 +22,8 @@ pub async fn run(kms: &Kms, req: &ApiRequest, with_plaintext: bool) -> Result<Bo
     if dry_run {
         return Err(ApiError::DryRun);
     }
-    let dk = SecretBytes::random(len).map_err(|_| ApiError::internal(std::io::Error::other("rng failure")))?;
+    let dk = SecretBytes::random(len)
+        .map_err(|_| ApiError::internal(std::io::Error::other("rng failure")))?;
     let dk_b64 = Zeroizing::new(b64(dk.expose_secret()));
     let blob = version
         .cipher
@@ -47,6 +48,9 @@ fn data_key_len(req: &ApiRequest) -> Result<usize, ApiError> {
     match req.optional("KeySpec") {
         None | Some("AES_256") => Ok(32),
         Some("AES_128") => Ok(16),
-        Some(other) => Err(ApiError::invalid("KeySpec", format!("{other:?} is not AES_256 or AES_128"))),
+        Some(other) => Err(ApiError::invalid(
+            "KeySpec",
+            format!("{other:?} is not AES_256 or AES_128"),
+        )),
     }
 }

@@ -11,7 +11,8 @@ use crate::request::ApiRequest;
 
 /// Runs the action.
 pub async fn run(kms: &Kms, req: &ApiRequest) -> Result<Body, ApiError> {
-    let raw = blob::decode_base64(req.required("CiphertextBlob")?).map_err(|_| ApiError::InvalidCiphertext)?;
+    let raw = blob::decode_base64(req.required("CiphertextBlob")?)
+        .map_err(|_| ApiError::InvalidCiphertext)?;
     let ctx = context_param(req, "EncryptionContext")?;
     refuse_recipient(req)?;
     let dry_run = req.dry_run()?;
@@ -22,14 +23,18 @@ pub async fn run(kms: &Kms, req: &ApiRequest) -> Result<Body, ApiError> {
     })?;
     let key = kms.key(&version.key_id).await?;
     require_enabled(&key)?;
-    let plaintext = version.cipher.open(&parts, &ctx.canonical()).map_err(|e| match e {
-        BlobError::DecryptionFailed | BlobError::Malformed => ApiError::InvalidCiphertext,
-        other => ApiError::internal(other),
-    })?;
+    let plaintext = version
+        .cipher
+        .open(&parts, &ctx.canonical())
+        .map_err(|e| match e {
+            BlobError::DecryptionFailed | BlobError::Malformed => ApiError::InvalidCiphertext,
+            other => ApiError::internal(other),
+        })?;
     if dry_run {
         return Err(ApiError::DryRun);
     }
-    let text = std::str::from_utf8(plaintext.expose_secret()).map_err(|_| ApiError::InvalidCiphertext)?;
+    let text =
+        std::str::from_utf8(plaintext.expose_secret()).map_err(|_| ApiError::InvalidCiphertext)?;
     Ok(body([
         ("KeyId", json!(key.key_id)),
         ("KeyVersionId", json!(version.version_id)),

@@ -7,5 +7,8 @@ use crate::kms::Kms;
 
 /// Runs the action.
 pub fn run(kms: &Kms) -> Body {
-    body([("Regions", json!({ "Region": [{ "RegionId": kms.realm.region }] }))])
+    body([(
+        "Regions",
+        json!({ "Region": [{ "RegionId": kms.realm.region }] }),
+    )])
 }

@@ -16,7 +16,13 @@ pub async fn run(kms: &Kms, req: &ApiRequest) -> Result<Body, ApiError> {
     let key_ref = req.required("KeyId")?;
     let plaintext = req.required("Plaintext")?;
     if plaintext.len() > MAX_PLAINTEXT_BYTES {
-        return Err(ApiError::invalid("Plaintext", format!("{} bytes is more than the {MAX_PLAINTEXT_BYTES} Encrypt accepts; use GenerateDataKey and encrypt locally", plaintext.len())));
+        return Err(ApiError::invalid(
+            "Plaintext",
+            format!(
+                "{} bytes is more than the {MAX_PLAINTEXT_BYTES} Encrypt accepts; use GenerateDataKey and encrypt locally",
+                plaintext.len()
+            ),
+        ));
     }
     let ctx = context_param(req, "EncryptionContext")?;
     let dry_run = req.dry_run()?;

@@ -29,7 +29,10 @@ pub fn key_metadata(key: &KeyRecord, realm: &Realm) -> Value {
     });
     if key.automatic_rotation != "Disabled" {
         if let (Some(obj), Some(interval)) = (m.as_object_mut(), key.rotation_interval) {
-            obj.insert("RotationInterval".into(), Value::String(format!("{interval}s")));
+            obj.insert(
+                "RotationInterval".into(),
+                Value::String(format!("{interval}s")),
+            );
             obj.insert(
                 "NextRotationDate".into(),
                 Value::String(key.next_rotation_date.map(format_unix).unwrap_or_default()),

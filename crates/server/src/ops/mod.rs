@@ -43,7 +43,12 @@ pub const ACTIONS: &[&str] = &[
 ];
 
 /// Runs `action` for `caller`.
-pub async fn dispatch(kms: &Kms, caller: &Caller, action: &str, req: &ApiRequest) -> Result<Body, ApiError> {
+pub async fn dispatch(
+    kms: &Kms,
+    caller: &Caller,
+    action: &str,
+    req: &ApiRequest,
+) -> Result<Body, ApiError> {
     match action {
         "CreateKey" => create_key::run(kms, caller, req).await,
         "DescribeKey" => describe_key::run(kms, req).await,
@@ -79,7 +84,10 @@ pub fn context_param(
 /// Refuses the `Recipient` parameters (attested enclaves), which keywarden does not support.
 pub fn refuse_recipient(req: &ApiRequest) -> Result<(), ApiError> {
     match req.params.iter().find(|(k, _)| k.starts_with("Recipient")) {
-        Some(_) => Err(ApiError::invalid("Recipient", "encrypting for an attested recipient is not supported")),
+        Some(_) => Err(ApiError::invalid(
+            "Recipient",
+            "encrypting for an attested recipient is not supported",
+        )),
         None => Ok(()),
     }
 }
@@ -89,11 +97,20 @@ pub fn refuse_recipient(req: &ApiRequest) -> Result<(), ApiError> {
 pub async fn primary_cipher(
     kms: &Kms,
     key_ref: &str,
-) -> Result<(std::sync::Arc<keywarden_store::KeyRecord>, std::sync::Arc<crate::kms::VersionCipher>), ApiError> {
+) -> Result<
+    (
+        std::sync::Arc<keywarden_store::KeyRecord>,
+        std::sync::Arc<crate::kms::VersionCipher>,
+    ),
+    ApiError,
+> {
     let key = kms.resolve(key_ref).await?;
     crate::kms::require_enabled(&key)?;
     if key.key_usage != keywarden_core::model::KeyUsage::EncryptDecrypt.as_str() {
-        return Err(ApiError::UnsupportedOperation(format!("key {} is not an ENCRYPT/DECRYPT key", key.key_id)));
+        return Err(ApiError::UnsupportedOperation(format!(
+            "key {} is not an ENCRYPT/DECRYPT key",
+            key.key_id
+        )));
     }
     let version = kms.version(&key.primary_version_id).await?;
     Ok((key, version))
