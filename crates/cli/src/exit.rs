@@ -8,8 +8,12 @@
 //! | 4 | KMS unreachable |
 //! | 5 | the KMS refused: key disabled, pending deletion, not found, or not allowed |
 //! | 6 | API error of another kind (bad parameter, ...) |
+//! | 7 | not an envelope file (or an unsupported version) |
+//! | 8 | tampered: a MAC or tag did not verify, or the wrapped key does not open |
+//! | 9 | truncated, or data after the end |
 
 use keywarden_client::ClientError;
+use keywarden_envelope::{Error as EnvError, WrapErrorKind};
 
 /// Exit code: other error.
 pub const OTHER: u8 = 1;
@@ -23,6 +27,34 @@ pub const UNREACHABLE: u8 = 4;
 pub const KEY_REFUSED: u8 = 5;
 /// Exit code: other API error.
 pub const API: u8 = 6;
+
+/// Exit code: not an envelope file.
+pub const NOT_ENVELOPE: u8 = 7;
+/// Exit code: tampered.
+pub const TAMPERED: u8 = 8;
+/// Exit code: truncated.
+pub const TRUNCATED: u8 = 9;
+
+/// The exit code for an envelope error.
+pub fn envelope_code(e: &EnvError) -> u8 {
+    match e {
+        EnvError::NotEnvelope
+        | EnvError::UnsupportedVersion(_)
+        | EnvError::UnsupportedSuite(_)
+        | EnvError::Malformed(_) => NOT_ENVELOPE,
+        EnvError::Tampered => TAMPERED,
+        EnvError::Truncated | EnvError::TrailingData => TRUNCATED,
+        EnvError::InvalidArgument(_) => USAGE,
+        EnvError::Wrap(w) => match w.kind() {
+            WrapErrorKind::Unauthorized => CREDENTIALS,
+            WrapErrorKind::Unreachable => UNREACHABLE,
+            WrapErrorKind::KeyDisabled | WrapErrorKind::NotFound => KEY_REFUSED,
+            WrapErrorKind::InvalidCiphertext => TAMPERED,
+            _ => API,
+        },
+        _ => OTHER,
+    }
+}
 
 /// An error that carries its exit code.
 #[derive(Debug, thiserror::Error)]
@@ -67,20 +99,28 @@ fn api_code(code: &str) -> u8 {
     }
 }
 
-/// Prints `e` (with its causes) to stderr and picks the exit code.
-pub fn report(e: &anyhow::Error) -> std::process::ExitCode {
-    let code = if let Some(c) = e.downcast_ref::<CodedError>() {
-        c.code
-    } else if let Some(c) = e.downcast_ref::<ClientError>() {
-        client_code(c)
-    } else if e
-        .downcast_ref::<keywarden_client::settings::SettingsError>()
+/// The exit code for `e`: the first error in its chain that has one.
+fn code_of(e: &anyhow::Error) -> u8 {
+    if let Some(c) = e.downcast_ref::<CodedError>() {
+        return c.code;
+    }
+    if let Some(c) = e.downcast_ref::<EnvError>() {
+        return envelope_code(c);
+    }
+    if let Some(c) = e.downcast_ref::<ClientError>() {
+        return client_code(c);
+    }
+    if e.downcast_ref::<keywarden_client::settings::SettingsError>()
         .is_some()
     {
-        CREDENTIALS
-    } else {
-        OTHER
-    };
+        return CREDENTIALS;
+    }
+    OTHER
+}
+
+/// Prints `e` (with its causes) to stderr and picks the exit code.
+pub fn report(e: &anyhow::Error) -> std::process::ExitCode {
+    let code = code_of(e);
     eprintln!("keywarden: error: {e}");
     for cause in e.chain().skip(1) {
         eprintln!("  caused by: {cause}");

@@ -3,6 +3,7 @@
 mod cli;
 mod configure;
 mod exit;
+mod files;
 mod kms;
 mod serve;
 
@@ -14,6 +15,10 @@ fn main() -> std::process::ExitCode {
         cli::Command::Serve(a) => serve::run(a),
         cli::Command::Kms(a) => kms::run(&args.client, a),
         cli::Command::Configure(a) => configure::run(&args.client, a),
+        cli::Command::Encrypt(a) => files::encrypt(&args.client, a),
+        cli::Command::Decrypt(a) => files::decrypt(&args.client, a),
+        cli::Command::Rewrap(a) => files::rewrap(&args.client, a),
+        cli::Command::Inspect(a) => files::inspect(a),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

@@ -1,0 +1,116 @@
+//! `keywarden decrypt`: a KENV envelope or a 4-line seed file (detected from the first bytes) to
+//! its plaintext, or a tree with `-r`. Plaintext files are created 0600 and appear only after
+//! every byte verified.
+
+use std::io::{BufRead, BufReader, Read, Seek, Write};
+use std::path::{Path, PathBuf};
+
+use base64::Engine;
+use keywarden_client::KmsClient;
+use keywarden_client::wrapper::{KmsWrapper, unwrap_raw};
+use keywarden_envelope::seed::{self, SeedKey};
+use keywarden_envelope::{Error as EnvError, Format, detect};
+
+use super::output::Output;
+use super::progress::{Counting, bar};
+use super::{KENV_SUFFIX, SEED_SUFFIX, tree};
+use crate::cli::{ClientArgs, DecryptArgs};
+
+/// Runs the command.
+pub fn run(client_args: &ClientArgs, args: DecryptArgs) -> anyhow::Result<()> {
+    let client = crate::kms::client(client_args)?;
+    let wrapper = KmsWrapper::new(&client);
+    let job = Job {
+        client: &client,
+        wrapper: &wrapper,
+        force: args.force,
+    };
+    if args.recursive {
+        tree::mirror(
+            &args.input,
+            &args.output,
+            args.force,
+            strip_suffix,
+            |src, dst| job.file(src, dst),
+        )
+    } else {
+        job.file(&args.input, &args.output)
+    }
+}
+
+fn strip_suffix(rel: &Path) -> PathBuf {
+    match rel.extension().and_then(|e| e.to_str()) {
+        Some(KENV_SUFFIX | SEED_SUFFIX) => rel.with_extension(""),
+        _ => rel.to_owned(),
+    }
+}
+
+struct Job<'a> {
+    client: &'a KmsClient,
+    wrapper: &'a KmsWrapper<'a>,
+    force: bool,
+}
+
+impl Job<'_> {
+    fn file(&self, src: &Path, dst: &Path) -> anyhow::Result<()> {
+        if src == Path::new("-") {
+            return self.stream(
+                BufReader::with_capacity(1 << 20, std::io::stdin()),
+                None,
+                dst,
+            );
+        }
+        let file = std::fs::File::open(src)
+            .map_err(|e| std::io::Error::new(e.kind(), format!("{}: {e}", src.display())))?;
+        let len = file.metadata().ok().map(|m| m.len());
+        self.stream(BufReader::with_capacity(1 << 20, file), len, dst)
+    }
+
+    fn stream<R: BufRead + Send>(
+        &self,
+        mut input: R,
+        len: Option<u64>,
+        dst: &Path,
+    ) -> anyhow::Result<()> {
+        let format = detect(input.fill_buf()?).ok_or(EnvError::NotEnvelope)?;
+        let bar = bar(len, "decrypting");
+        let mut out = Output::open(dst, self.force, 0o600)?;
+        match (format, &mut out) {
+            (Format::Seed, Output::Stdout(stdout)) => self.seed_to_stdout(input, stdout)?,
+            (Format::Seed, _) => {
+                seed::decrypt(
+                    BufReader::new(Counting::new(input, bar.clone())),
+                    &mut out,
+                    |blob| self.seed_key(blob),
+                )?;
+            }
+            (_, _) => {
+                keywarden_envelope::decrypt(
+                    self.wrapper,
+                    Counting::new(input, bar.clone()),
+                    &mut out,
+                )?;
+            }
+        }
+        out.commit()?;
+        bar.finish_and_clear();
+        Ok(())
+    }
+
+    fn seed_key(&self, blob: &[u8]) -> keywarden_envelope::Result<SeedKey> {
+        let b64 = base64::engine::general_purpose::STANDARD.encode(blob);
+        let raw = unwrap_raw(self.client, &b64)?;
+        SeedKey::new(&raw)
+    }
+
+    /// A seed file's tag comes after all its ciphertext: decrypt into a private temporary file
+    /// and copy it to stdout only once the tag verified.
+    fn seed_to_stdout(&self, input: impl Read, stdout: &mut std::io::Stdout) -> anyhow::Result<()> {
+        let mut tmp = tempfile::tempfile()?;
+        seed::decrypt(BufReader::new(input), &mut tmp, |blob| self.seed_key(blob))?;
+        tmp.rewind()?;
+        std::io::copy(&mut tmp, stdout)?;
+        stdout.flush()?;
+        Ok(())
+    }
+}

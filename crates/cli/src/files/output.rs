@@ -1,0 +1,181 @@
+//! Outputs that appear only when complete: a temporary file beside the target, renamed into place
+//! after everything was written and flushed (and, for decryption, verified). Dropping an
+//! uncommitted output deletes the temporary file, so a failed run leaves nothing behind.
+
+use std::fs::{File, OpenOptions};
+use std::io::{self, Write};
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
+
+/// A file being written under a temporary name.
+pub struct AtomicFile {
+    file: Option<File>,
+    tmp: PathBuf,
+    target: PathBuf,
+}
+
+impl AtomicFile {
+    /// Starts `target` (refused if it exists and `force` is off). `mode` is the new file's mode.
+    pub fn create(target: &Path, force: bool, mode: u32) -> io::Result<Self> {
+        if !force && target.symlink_metadata().is_ok() {
+            return Err(io::Error::new(
+                io::ErrorKind::AlreadyExists,
+                format!("{} exists (use --force to replace it)", target.display()),
+            ));
+        }
+        let tmp = temp_name(target);
+        let file = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(mode)
+            .open(&tmp)?;
+        Ok(Self {
+            file: Some(file),
+            tmp,
+            target: target.to_owned(),
+        })
+    }
+
+    /// The open temporary file.
+    pub fn file(&mut self) -> io::Result<&mut File> {
+        self.file
+            .as_mut()
+            .ok_or_else(|| io::Error::other("output already committed"))
+    }
+
+    /// Flushes to disk and renames into place.
+    pub fn commit(mut self) -> io::Result<()> {
+        let file = self
+            .file
+            .take()
+            .ok_or_else(|| io::Error::other("output already committed"))?;
+        file.sync_all()?;
+        drop(file);
+        std::fs::rename(&self.tmp, &self.target)?;
+        sync_parent(&self.target)
+    }
+}
+
+impl Drop for AtomicFile {
+    fn drop(&mut self) {
+        if self.file.take().is_some() {
+            let _ = std::fs::remove_file(&self.tmp);
+        }
+    }
+}
+
+/// `dir/.name.keywarden-<random>.tmp` beside `target`.
+pub fn temp_name(target: &Path) -> PathBuf {
+    let name = target
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let dir = target
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    dir.join(format!(".{name}.keywarden-{}.tmp", uuid_like()))
+}
+
+fn uuid_like() -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or_default();
+    format!(
+        "{}-{}-{nanos:08x}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+/// Fsyncs the directory holding `path` so a rename is durable.
+pub fn sync_parent(path: &Path) -> io::Result<()> {
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    File::open(dir)?.sync_all()
+}
+
+/// A writer to stdout or to an atomic file.
+pub enum Output {
+    /// Standard output (`-o -`): written as it goes.
+    Stdout(io::Stdout),
+    /// A file that appears on commit.
+    File(AtomicFile),
+}
+
+impl Output {
+    /// Opens `-` as stdout or `path` as an atomic file.
+    pub fn open(path: &Path, force: bool, mode: u32) -> io::Result<Self> {
+        if path == Path::new("-") {
+            Ok(Output::Stdout(io::stdout()))
+        } else {
+            Ok(Output::File(AtomicFile::create(path, force, mode)?))
+        }
+    }
+
+    /// Completes the output.
+    pub fn commit(self) -> io::Result<()> {
+        match self {
+            Output::Stdout(mut s) => s.flush(),
+            Output::File(f) => f.commit(),
+        }
+    }
+}
+
+impl Write for Output {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match self {
+            Output::Stdout(s) => s.write(buf),
+            Output::File(f) => f.file()?.write(buf),
+        }
+    }
+
+    fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
+        match self {
+            Output::Stdout(s) => s.write_all(buf),
+            Output::File(f) => f.file()?.write_all(buf),
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        match self {
+            Output::Stdout(s) => s.flush(),
+            Output::File(f) => f.file()?.flush(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn appears_only_on_commit_and_never_replaces_without_force() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("out");
+        let mut f = AtomicFile::create(&target, false, 0o600).unwrap();
+        f.file().unwrap().write_all(b"data").unwrap();
+        assert!(!target.exists());
+        f.commit().unwrap();
+        assert_eq!(std::fs::read(&target).unwrap(), b"data");
+        assert!(AtomicFile::create(&target, false, 0o600).is_err());
+        let mut g = AtomicFile::create(&target, true, 0o600).unwrap();
+        g.file().unwrap().write_all(b"partial").unwrap();
+        drop(g);
+        assert_eq!(
+            std::fs::read(&target).unwrap(),
+            b"data",
+            "dropped output leaves the old file"
+        );
+        assert_eq!(
+            std::fs::read_dir(dir.path()).unwrap().count(),
+            1,
+            "no temp file left"
+        );
+    }
+}
