@@ -1,14 +1,5 @@
 //! Reading envelopes: [`decrypt`] and the header unlock shared with random access and rewrap
 //! (`docs/FORMAT.md` §5).
-//!
-//! # Releasing plaintext
-//!
-//! Each segment is authenticated before any of its bytes reach the output, so the output never
-//! holds forged data. But the output can end early: if a later segment fails, or the input ends
-//! without a final segment, `decrypt` returns an error after having written the verified
-//! segments before it. **A caller writing to a file must write to a temporary file in the
-//! target directory and rename it into place only after `decrypt` returned `Ok`** (and delete
-//! it on error). A caller streaming to stdout must exit non-zero on error.
 
 use std::io::{Read, Write};
 
@@ -40,7 +31,11 @@ pub(crate) fn unlock(wrapper: &(impl KeyWrapper + ?Sized), header: &Header) -> R
                 unwrapped_any = true;
                 let keys = FileKeys::for_header(&data_key, header)?;
                 if keys.verify_header(header) {
-                    return Ok(Unlocked { keys, data_key, index });
+                    return Ok(Unlocked {
+                        keys,
+                        data_key,
+                        index,
+                    });
                 }
             }
             Err(err) => {
@@ -59,7 +54,14 @@ pub(crate) fn unlock(wrapper: &(impl KeyWrapper + ?Sized), header: &Header) -> R
 /// The header is parsed strictly, its wrapped keys are unwrapped in order until one verifies
 /// the header MAC, then segments are opened in parallel and written in order, each only after
 /// it verified. Errors with [`Error::Truncated`] if the input ends without the final segment.
-/// See the module documentation for why file output must go through a temporary file.
+///
+/// # Releasing plaintext
+///
+/// The output never holds forged bytes, but it can end early: if a later segment fails, or the
+/// input ends without a final segment, `decrypt` returns an error after having written the
+/// verified segments before it. **A caller writing to a file must write to a temporary file in
+/// the target directory and rename it into place only after `decrypt` returned `Ok`** (and
+/// delete it on error). A caller streaming to stdout must exit non-zero on error.
 ///
 /// To detect the format first, wrap the input in a `BufReader`, peek with `fill_buf`
 /// ([`detect`](crate::detect)), then pass the same `BufReader` here.

@@ -30,7 +30,10 @@ pub struct EncryptOptions {
 
 impl Default for EncryptOptions {
     fn default() -> Self {
-        Self { segment_size: 1 << DEFAULT_SEGMENT_LOG2, header_align: DEFAULT_HEADER_ALIGN }
+        Self {
+            segment_size: 1 << DEFAULT_SEGMENT_LOG2,
+            header_align: DEFAULT_HEADER_ALIGN,
+        }
     }
 }
 
@@ -50,7 +53,8 @@ impl EncryptOptions {
                 "header alignment must be a power of two up to {MAX_HEADER_ALIGN}, got {align}"
             )));
         }
-        u8::try_from(seg.trailing_zeros()).map_err(|_| Error::InvalidArgument("segment size".into()))
+        u8::try_from(seg.trailing_zeros())
+            .map_err(|_| Error::InvalidArgument("segment size".into()))
     }
 }
 
@@ -78,10 +82,10 @@ pub struct Summary {
 /// 32-byte salt, so every file gets its own body key and one `EnvelopeKey` can safely seal
 /// many files (a directory, a batch of small objects).
 pub struct EnvelopeKey {
-    data_key: DataKey,
+    pub(crate) data_key: DataKey,
     wrapped: Vec<WrappedKey>,
     context: EncryptionContext,
-    context_bytes: Vec<u8>,
+    pub(crate) context_bytes: Vec<u8>,
 }
 
 impl EnvelopeKey {
@@ -95,7 +99,9 @@ impl EnvelopeKey {
         let context_bytes = header::encode_context(context)?;
         header::check_key_ids(key_ids.iter().map(AsRef::as_ref))?;
         let Some((first, rest)) = key_ids.split_first() else {
-            return Err(Error::InvalidArgument(format!("need 1 to {MAX_WRAPPED_KEYS} key ids")));
+            return Err(Error::InvalidArgument(format!(
+                "need 1 to {MAX_WRAPPED_KEYS} key ids"
+            )));
         };
         let (data_key, wrapped_first) = wrapper.generate_data_key(first.as_ref(), context)?;
         let mut wrapped = vec![wrapped_first];
@@ -106,7 +112,12 @@ impl EnvelopeKey {
         if header::min_header_len(&context_bytes, &wrapped) > MAX_HEADER_LEN as usize {
             return Err(Error::InvalidArgument("header would exceed 1 MiB".into()));
         }
-        Ok(Self { data_key, wrapped, context: context.clone(), context_bytes })
+        Ok(Self {
+            data_key,
+            wrapped,
+            context: context.clone(),
+            context_bytes,
+        })
     }
 
     /// The wrapped data keys, in header order.
@@ -120,7 +131,8 @@ impl EnvelopeKey {
     }
 
     /// Encrypts `input` (read to its end) into `output` as one envelope. Memory stays bounded
-    /// (three batches of about 8 MiB) and segments are sealed on all cores.
+    /// (three batches of about 4 MiB, or of one segment if larger) and segments are sealed on
+    /// all cores.
     pub fn encrypt<R: Read, W: Write>(
         &self,
         input: R,
@@ -130,6 +142,12 @@ impl EnvelopeKey {
         let mut salt = [0u8; SALT_LEN];
         fill_random(&mut salt)?;
         self.encrypt_with_salt(&salt, input, output, options)
+    }
+
+    /// The data key bytes (vector generation).
+    #[cfg(test)]
+    pub(crate) fn data_key_bytes(&self) -> &[u8; crate::keys::DATA_KEY_LEN] {
+        self.data_key.expose_secret()
     }
 
     /// [`encrypt`](Self::encrypt) with a given salt. Reusing a salt with the same data key
@@ -148,14 +166,23 @@ impl EnvelopeKey {
             return Err(Error::InvalidArgument("header would exceed 1 MiB".into()));
         }
         let keys = FileKeys::derive(&self.data_key, seg_log2, salt, &self.context_bytes)?;
-        let mut raw =
-            header::encode_unsigned(seg_log2, salt, &self.context_bytes, &self.wrapped, header_len);
+        let mut raw = header::encode_unsigned(
+            seg_log2,
+            salt,
+            &self.context_bytes,
+            &self.wrapped,
+            header_len,
+        );
         sign_header(&keys, &mut raw);
         output.write_all(&raw)?;
         let segment_size = 1usize << seg_log2;
         let body = stream::encrypt_body(keys.body(), segment_size, input, output)?;
         Ok(Summary {
-            key_id: self.wrapped.first().map(|k| k.key_id.clone()).unwrap_or_default(),
+            key_id: self
+                .wrapped
+                .first()
+                .map(|k| k.key_id.clone())
+                .unwrap_or_default(),
             header_len: u32::try_from(header_len).unwrap_or(u32::MAX),
             segment_size: 1 << seg_log2,
             segments: body.segments,
@@ -205,12 +232,18 @@ mod tests {
         assert_eq!(o.validate().unwrap(), 12);
         for bad in [0, 2048, 4097, 1 << 25, 3 << 20] {
             o.segment_size = bad;
-            assert!(matches!(o.validate(), Err(Error::InvalidArgument(_))), "{bad}");
+            assert!(
+                matches!(o.validate(), Err(Error::InvalidArgument(_))),
+                "{bad}"
+            );
         }
         o.segment_size = 4096;
         for bad in [0, 3, 1 << 17] {
             o.header_align = bad;
-            assert!(matches!(o.validate(), Err(Error::InvalidArgument(_))), "{bad}");
+            assert!(
+                matches!(o.validate(), Err(Error::InvalidArgument(_))),
+                "{bad}"
+            );
         }
     }
 

@@ -106,12 +106,19 @@ pub struct WrapError {
 impl WrapError {
     /// An error of `kind` with a message (say which key and what the service answered).
     pub fn new(kind: WrapErrorKind, message: impl Into<String>) -> Self {
-        Self { kind, message: message.into(), source: None }
+        Self {
+            kind,
+            message: message.into(),
+            source: None,
+        }
     }
 
     /// Attaches the underlying cause.
     #[must_use]
-    pub fn with_source(mut self, source: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
+    pub fn with_source(
+        mut self,
+        source: impl Into<Box<dyn std::error::Error + Send + Sync>>,
+    ) -> Self {
         self.source = Some(source.into());
         self
     }
@@ -129,7 +136,11 @@ impl WrapError {
 
 /// Maps an I/O error from reading a header or body: an early end of input is [`Error::Truncated`].
 pub(crate) fn read_error(err: io::Error) -> Error {
-    if err.kind() == io::ErrorKind::UnexpectedEof { Error::Truncated } else { Error::Io(err) }
+    if err.kind() == io::ErrorKind::UnexpectedEof {
+        Error::Truncated
+    } else {
+        Error::Io(err)
+    }
 }
 
 #[cfg(test)]
@@ -150,7 +161,13 @@ mod tests {
 
     #[test]
     fn unexpected_eof_is_truncated() {
-        assert!(matches!(read_error(io::ErrorKind::UnexpectedEof.into()), Error::Truncated));
-        assert!(matches!(read_error(io::ErrorKind::BrokenPipe.into()), Error::Io(_)));
+        assert!(matches!(
+            read_error(io::ErrorKind::UnexpectedEof.into()),
+            Error::Truncated
+        ));
+        assert!(matches!(
+            read_error(io::ErrorKind::BrokenPipe.into()),
+            Error::Io(_)
+        ));
     }
 }

@@ -142,7 +142,11 @@ impl Header {
             &self.wrapped_keys,
             self.raw.len(),
         );
-        if let Some(tail) = out.len().checked_sub(MAC_LEN).and_then(|at| out.get_mut(at..)) {
+        if let Some(tail) = out
+            .len()
+            .checked_sub(MAC_LEN)
+            .and_then(|at| out.get_mut(at..))
+        {
             tail.copy_from_slice(&self.mac);
         }
         out
@@ -158,7 +162,9 @@ impl Header {
 
     /// The MAC input: every header byte before the MAC.
     pub(crate) fn mac_input(&self) -> &[u8] {
-        self.raw.get(..self.raw.len().saturating_sub(MAC_LEN)).unwrap_or_default()
+        self.raw
+            .get(..self.raw.len().saturating_sub(MAC_LEN))
+            .unwrap_or_default()
     }
 }
 
@@ -211,7 +217,10 @@ fn parse_checked(raw: Vec<u8>) -> Result<Header> {
     check_prefix(&raw)?;
     let content_len = raw.len().saturating_sub(MAC_LEN);
     let (content, mac) = raw.split_at(content_len);
-    let mut cur = Cursor { buf: content, pos: PREFIX_LEN };
+    let mut cur = Cursor {
+        buf: content,
+        pos: PREFIX_LEN,
+    };
     let salt: [u8; SALT_LEN] = cur.array()?;
     let ec_len = usize::from(cur.u16()?);
     let context_bytes = cur.take(ec_len)?.to_vec();
@@ -222,7 +231,15 @@ fn parse_checked(raw: Vec<u8>) -> Result<Header> {
     }
     let mac: [u8; MAC_LEN] = mac.try_into().map_err(|_| Error::Truncated)?;
     let seg_log2 = *raw.get(10).ok_or(Error::Truncated)?;
-    Ok(Header { raw, seg_log2, salt, context, context_bytes, wrapped_keys, mac })
+    Ok(Header {
+        raw,
+        seg_log2,
+        salt,
+        context,
+        context_bytes,
+        wrapped_keys,
+        mac,
+    })
 }
 
 fn parse_wrapped_keys(cur: &mut Cursor<'_>) -> Result<Vec<WrappedKey>> {
@@ -259,10 +276,18 @@ pub(crate) fn encode_context(context: &EncryptionContext) -> Result<Vec<u8>> {
     }
     let too_long = || Error::InvalidArgument("encryption context too large".into());
     let mut out = Vec::new();
-    out.extend_from_slice(&u16::try_from(context.len()).map_err(|_| too_long())?.to_be_bytes());
+    out.extend_from_slice(
+        &u16::try_from(context.len())
+            .map_err(|_| too_long())?
+            .to_be_bytes(),
+    );
     for (key, value) in context {
         for field in [key.as_bytes(), value.as_bytes()] {
-            out.extend_from_slice(&u16::try_from(field.len()).map_err(|_| too_long())?.to_be_bytes());
+            out.extend_from_slice(
+                &u16::try_from(field.len())
+                    .map_err(|_| too_long())?
+                    .to_be_bytes(),
+            );
             out.extend_from_slice(field);
         }
     }
@@ -288,8 +313,13 @@ pub(crate) fn decode_context(bytes: &[u8]) -> Result<EncryptionContext> {
         let key = utf8(cur.take(klen)?)?;
         let vlen = usize::from(cur.u16()?);
         let value = utf8(cur.take(vlen)?)?;
-        if context.last_key_value().is_some_and(|(last, _)| *last >= key) {
-            return Err(Error::Malformed("encryption context keys not sorted and unique"));
+        if context
+            .last_key_value()
+            .is_some_and(|(last, _)| *last >= key)
+        {
+            return Err(Error::Malformed(
+                "encryption context keys not sorted and unique",
+            ));
         }
         context.insert(key, value);
     }
@@ -301,7 +331,10 @@ pub(crate) fn decode_context(bytes: &[u8]) -> Result<EncryptionContext> {
 
 /// Bytes needed for a header with these fields (before padding).
 pub(crate) fn min_header_len(context_bytes: &[u8], wrapped: &[WrappedKey]) -> usize {
-    let keys: usize = wrapped.iter().map(|k| 4 + k.key_id.len() + k.blob.len()).sum();
+    let keys: usize = wrapped
+        .iter()
+        .map(|k| 4 + k.key_id.len() + k.blob.len())
+        .sum();
     FIXED_LEN + 2 + context_bytes.len() + 2 + keys + MAC_LEN
 }
 
@@ -358,7 +391,10 @@ pub(crate) fn check_key_ids<'a>(ids: impl ExactSizeIterator<Item = &'a str>) -> 
 /// Checks the wrapped-key list against the reader's limits (count, lengths, unique ids).
 pub(crate) fn check_wrapped_keys(wrapped: &[WrappedKey]) -> Result<()> {
     check_key_ids(wrapped.iter().map(|k| k.key_id.as_str()))?;
-    match wrapped.iter().find(|k| !(1..=MAX_BLOB_LEN).contains(&k.blob.len())) {
+    match wrapped
+        .iter()
+        .find(|k| !(1..=MAX_BLOB_LEN).contains(&k.blob.len()))
+    {
         Some(key) => Err(Error::InvalidArgument(format!(
             "wrapped key for {:?} must be 1 to {MAX_BLOB_LEN} bytes",
             key.key_id
@@ -383,8 +419,14 @@ struct Cursor<'a> {
 
 impl<'a> Cursor<'a> {
     fn take(&mut self, n: usize) -> Result<&'a [u8]> {
-        let end = self.pos.checked_add(n).ok_or(Error::Malformed("length overflow"))?;
-        let out = self.buf.get(self.pos..end).ok_or(Error::Malformed("field overruns the header"))?;
+        let end = self
+            .pos
+            .checked_add(n)
+            .ok_or(Error::Malformed("length overflow"))?;
+        let out = self
+            .buf
+            .get(self.pos..end)
+            .ok_or(Error::Malformed("field overruns the header"))?;
         self.pos = end;
         Ok(out)
     }
@@ -394,7 +436,9 @@ impl<'a> Cursor<'a> {
     }
 
     fn array<const N: usize>(&mut self) -> Result<[u8; N]> {
-        self.take(N)?.try_into().map_err(|_| Error::Malformed("field overruns the header"))
+        self.take(N)?
+            .try_into()
+            .map_err(|_| Error::Malformed("field overruns the header"))
     }
 
     fn rest(&self) -> &'a [u8] {

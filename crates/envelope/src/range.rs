@@ -20,6 +20,8 @@ use crate::schedule::{FileKeys, MAX_SEGMENTS, TAG_LEN, open_segment};
 /// An unlocked envelope on a seekable input, ready for range reads.
 pub struct RangeReader<R> {
     input: R,
+    /// Offset of the envelope's first byte in `input`.
+    base: u64,
     header: Header,
     keys: FileKeys,
     segments: u64,
@@ -29,14 +31,17 @@ pub struct RangeReader<R> {
 }
 
 impl<R: Read + Seek> RangeReader<R> {
-    /// Reads the header from the start of `input`, unwraps the data key, measures the input and
-    /// verifies the final segment.
+    /// Reads the header at the current position of `input` (the envelope runs from there to
+    /// the end of `input`), unwraps the data key, measures the input and verifies the final
+    /// segment.
     pub fn open(wrapper: &(impl KeyWrapper + ?Sized), mut input: R) -> Result<Self> {
-        input.seek(SeekFrom::Start(0))?;
+        let base = input.stream_position()?;
         let header = read_header(&mut input)?;
         let keys = unlock(wrapper, &header)?.keys;
         let total = input.seek(SeekFrom::End(0))?;
-        let body_len = total.checked_sub(u64::from(header.header_len())).ok_or(Error::Truncated)?;
+        let body_len = total
+            .checked_sub(base + u64::from(header.header_len()))
+            .ok_or(Error::Truncated)?;
         let segment_size = u64::from(header.segment_size());
         let slot_len = segment_size + TAG_LEN as u64;
         let segments = body_len / slot_len + 1;
@@ -49,6 +54,7 @@ impl<R: Read + Seek> RangeReader<R> {
         }
         let mut reader = Self {
             input,
+            base,
             header,
             keys,
             segments,
@@ -107,25 +113,34 @@ impl<R: Read + Seek> RangeReader<R> {
         let slot_len = segment_size + TAG_LEN;
         let per_batch = pipeline::segments_per_batch(segment_size) as u64;
         let per_task = pipeline::segments_per_task(segment_size);
-        let body_start = u64::from(self.header.header_len());
+        let body_start = self.base + u64::from(self.header.header_len());
         let mut next = first;
         while next < first + count {
             let n = per_batch.min(first + count - next);
             let has_final = next + n == self.segments;
-            let tail = if has_final { self.last_slot_len } else { slot_len };
+            let tail = if has_final {
+                self.last_slot_len
+            } else {
+                slot_len
+            };
             let bytes = (n as usize - 1) * slot_len + tail;
             self.buf.resize(bytes, 0);
-            self.input.seek(SeekFrom::Start(body_start + next * slot_len as u64))?;
+            self.input
+                .seek(SeekFrom::Start(body_start + next * slot_len as u64))?;
             self.input.read_exact(&mut self.buf).map_err(read_error)?;
             let key = self.keys.body();
-            self.buf.par_chunks_mut(slot_len).with_min_len(per_task).enumerate().try_for_each(
-                |(j, chunk)| {
+            self.buf
+                .par_chunks_mut(slot_len)
+                .with_min_len(per_task)
+                .enumerate()
+                .try_for_each(|(j, chunk)| {
                     let index = next + j as u64;
                     open_segment(key, index, index + 1 == self.segments, chunk).map(drop)
-                },
-            )?;
+                })?;
             for (j, chunk) in self.buf.chunks(slot_len).enumerate() {
-                let plain = chunk.get(..chunk.len().saturating_sub(TAG_LEN)).unwrap_or_default();
+                let plain = chunk
+                    .get(..chunk.len().saturating_sub(TAG_LEN))
+                    .unwrap_or_default();
                 sink((next + j as u64, plain))?;
             }
             next += n;
@@ -134,8 +149,9 @@ impl<R: Read + Seek> RangeReader<R> {
     }
 }
 
-/// Opens `input` and writes plaintext bytes `offset .. offset + len` (clipped) to `output`;
-/// returns the number written. Use [`RangeReader`] to read several ranges with one unwrap.
+/// Opens the envelope at the current position of `input` and writes plaintext bytes
+/// `offset .. offset + len` (clipped to the plaintext length) to `output`; returns the number
+/// written. Use [`RangeReader`] to read several ranges with one unwrap.
 pub fn read_range<R: Read + Seek, W: Write>(
     wrapper: &(impl KeyWrapper + ?Sized),
     input: R,

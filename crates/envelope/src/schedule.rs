@@ -51,16 +51,20 @@ impl FileKeys {
             )
             .map_err(failed)?,
         );
-        let body_okm = prk
-            .expand(&[LABEL_BODY_KEY, &params, &ec_len, context_bytes], &AES_256_GCM)
-            .map_err(failed)?;
+        let body_info = [LABEL_BODY_KEY, &params, &ec_len, context_bytes];
+        let body_okm = prk.expand(&body_info, &AES_256_GCM).map_err(failed)?;
         let body = LessSafeKey::new(UnboundKey::from(body_okm));
         Ok(Self { mac_key, body })
     }
 
     /// Derives the keys for a parsed header.
     pub(crate) fn for_header(data_key: &DataKey, header: &Header) -> Result<Self> {
-        Self::derive(data_key, header.seg_log2(), header.salt(), header.context_bytes())
+        Self::derive(
+            data_key,
+            header.seg_log2(),
+            header.salt(),
+            header.context_bytes(),
+        )
     }
 
     /// HMAC-SHA-256 of the header bytes before the MAC.
@@ -112,7 +116,12 @@ pub(crate) fn seal_segment(
 
 /// Opens segment `index` in place (`chunk` = ciphertext || tag) and returns the plaintext
 /// length. Any failure is [`Error::Tampered`].
-pub(crate) fn open_segment(key: &LessSafeKey, index: u64, last: bool, chunk: &mut [u8]) -> Result<usize> {
+pub(crate) fn open_segment(
+    key: &LessSafeKey,
+    index: u64,
+    last: bool,
+    chunk: &mut [u8],
+) -> Result<usize> {
     key.open_in_place(nonce(index, last), Aad::empty(), chunk)
         .map(|plain| plain.len())
         .map_err(|_| Error::Tampered)
@@ -137,7 +146,12 @@ mod tests {
     fn every_input_changes_the_keys() {
         let base = keys(1, 20, 2, b"");
         let mac = base.header_mac(b"x");
-        for other in [keys(9, 20, 2, b""), keys(1, 16, 2, b""), keys(1, 20, 9, b""), keys(1, 20, 2, b"\0\0")] {
+        for other in [
+            keys(9, 20, 2, b""),
+            keys(1, 16, 2, b""),
+            keys(1, 20, 9, b""),
+            keys(1, 20, 2, b"\0\0"),
+        ] {
             assert_ne!(other.header_mac(b"x"), mac);
         }
     }
@@ -149,9 +163,15 @@ mod tests {
         slot[..100].fill(0xab);
         seal_segment(k.body(), 5, false, &mut slot, 100).unwrap();
         let mut copy = slot.clone();
-        assert!(matches!(open_segment(k.body(), 5, true, &mut copy), Err(Error::Tampered)));
+        assert!(matches!(
+            open_segment(k.body(), 5, true, &mut copy),
+            Err(Error::Tampered)
+        ));
         let mut copy = slot.clone();
-        assert!(matches!(open_segment(k.body(), 6, false, &mut copy), Err(Error::Tampered)));
+        assert!(matches!(
+            open_segment(k.body(), 6, false, &mut copy),
+            Err(Error::Tampered)
+        ));
         assert_eq!(open_segment(k.body(), 5, false, &mut slot).unwrap(), 100);
         assert!(slot[..100].iter().all(|&b| b == 0xab));
     }

@@ -43,7 +43,13 @@ impl LocalWrapper {
     pub fn with_key(mut self, key_id: impl Into<String>, kek: &[u8; 32]) -> Self {
         // AES-256 accepts any 32-byte key, so this cannot fail.
         if let Ok(unbound) = UnboundKey::new(&AES_256_GCM, kek) {
-            self.keks.insert(key_id.into(), Kek { key: LessSafeKey::new(unbound), enabled: true });
+            self.keks.insert(
+                key_id.into(),
+                Kek {
+                    key: LessSafeKey::new(unbound),
+                    enabled: true,
+                },
+            );
         }
         self
     }
@@ -82,10 +88,14 @@ impl LocalWrapper {
 
     fn kek(&self, key_id: &str) -> Result<&LessSafeKey, WrapError> {
         match self.keks.get(key_id) {
-            None => Err(WrapError::new(WrapErrorKind::NotFound, format!("no key {key_id:?}"))),
-            Some(kek) if !kek.enabled => {
-                Err(WrapError::new(WrapErrorKind::KeyDisabled, format!("key {key_id:?} is disabled")))
-            }
+            None => Err(WrapError::new(
+                WrapErrorKind::NotFound,
+                format!("no key {key_id:?}"),
+            )),
+            Some(kek) if !kek.enabled => Err(WrapError::new(
+                WrapErrorKind::KeyDisabled,
+                format!("key {key_id:?} is disabled"),
+            )),
             Some(kek) => Ok(&kek.key),
         }
     }
@@ -127,7 +137,10 @@ impl KeyWrapper for LocalWrapper {
         )
         .map_err(|_| other("seal failed"))?;
         blob.extend_from_slice(&sealed);
-        Ok(WrappedKey { key_id: key_id.to_owned(), blob })
+        Ok(WrappedKey {
+            key_id: key_id.to_owned(),
+            blob,
+        })
     }
 
     fn unwrap_data_key(
@@ -136,17 +149,27 @@ impl KeyWrapper for LocalWrapper {
         context: &EncryptionContext,
     ) -> Result<DataKey, WrapError> {
         let invalid = || WrapError::new(WrapErrorKind::InvalidCiphertext, "malformed wrapped key");
-        let rest = wrapped.blob.strip_prefix(BLOB_MAGIC.as_slice()).ok_or_else(invalid)?;
+        let rest = wrapped
+            .blob
+            .strip_prefix(BLOB_MAGIC.as_slice())
+            .ok_or_else(invalid)?;
         let (&id_len, rest) = rest.split_first().ok_or_else(invalid)?;
-        let (id, rest) = rest.split_at_checked(usize::from(id_len)).ok_or_else(invalid)?;
+        let (id, rest) = rest
+            .split_at_checked(usize::from(id_len))
+            .ok_or_else(invalid)?;
         let (nonce, sealed) = rest.split_at_checked(NONCE_LEN).ok_or_else(invalid)?;
         let key_id = std::str::from_utf8(id).map_err(|_| invalid())?;
         let kek = self.kek(key_id)?;
         let nonce = Nonce::try_assume_unique_for_key(nonce).map_err(|_| invalid())?;
         let mut buf = sealed.to_vec();
-        let plain = kek.open_in_place(nonce, Aad::from(aad(context)?), &mut buf).map_err(|_| {
-            WrapError::new(WrapErrorKind::InvalidCiphertext, format!("cannot unwrap with {key_id:?}"))
-        })?;
+        let plain = kek
+            .open_in_place(nonce, Aad::from(aad(context)?), &mut buf)
+            .map_err(|_| {
+                WrapError::new(
+                    WrapErrorKind::InvalidCiphertext,
+                    format!("cannot unwrap with {key_id:?}"),
+                )
+            })?;
         let data_key = DataKey::from_slice(plain).ok_or_else(invalid);
         zeroize::Zeroize::zeroize(&mut buf);
         data_key
@@ -188,32 +211,58 @@ mod tests {
     use super::*;
 
     fn ctx(pairs: &[(&str, &str)]) -> EncryptionContext {
-        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     }
 
     #[test]
     fn wrap_unwrap_round_trip_and_context_binding() {
-        let w = LocalWrapper::new().with_random_key("k1").with_random_key("k2");
+        let w = LocalWrapper::new()
+            .with_random_key("k1")
+            .with_random_key("k2");
         let c = ctx(&[("a", "1")]);
         let (dk, wrapped) = w.generate_data_key("k1", &c).unwrap();
         assert_eq!(wrapped.key_id, "k1");
-        assert_eq!(w.unwrap_data_key(&wrapped, &c).unwrap().expose_secret(), dk.expose_secret());
-        let err = w.unwrap_data_key(&wrapped, &ctx(&[("a", "2")])).err().unwrap();
+        assert_eq!(
+            w.unwrap_data_key(&wrapped, &c).unwrap().expose_secret(),
+            dk.expose_secret()
+        );
+        let err = w
+            .unwrap_data_key(&wrapped, &ctx(&[("a", "2")]))
+            .err()
+            .unwrap();
         assert_eq!(err.kind(), WrapErrorKind::InvalidCiphertext);
         let other = w.wrap_data_key("k2", &dk, &c).unwrap();
-        assert_eq!(w.unwrap_data_key(&other, &c).unwrap().expose_secret(), dk.expose_secret());
+        assert_eq!(
+            w.unwrap_data_key(&other, &c).unwrap().expose_secret(),
+            dk.expose_secret()
+        );
     }
 
     #[test]
     fn unknown_disabled_and_garbage() {
         let mut w = LocalWrapper::new().with_random_key("k1");
         let c = EncryptionContext::new();
-        assert_eq!(w.generate_data_key("nope", &c).err().unwrap().kind(), WrapErrorKind::NotFound);
+        assert_eq!(
+            w.generate_data_key("nope", &c).err().unwrap().kind(),
+            WrapErrorKind::NotFound
+        );
         let (_, wrapped) = w.generate_data_key("k1", &c).unwrap();
         w.disable("k1");
-        assert_eq!(w.unwrap_data_key(&wrapped, &c).err().unwrap().kind(), WrapErrorKind::KeyDisabled);
-        let junk = WrappedKey { key_id: "k1".into(), blob: vec![1, 2, 3] };
-        assert_eq!(w.unwrap_data_key(&junk, &c).err().unwrap().kind(), WrapErrorKind::InvalidCiphertext);
+        assert_eq!(
+            w.unwrap_data_key(&wrapped, &c).err().unwrap().kind(),
+            WrapErrorKind::KeyDisabled
+        );
+        let junk = WrappedKey {
+            key_id: "k1".into(),
+            blob: vec![1, 2, 3],
+        };
+        assert_eq!(
+            w.unwrap_data_key(&junk, &c).err().unwrap().kind(),
+            WrapErrorKind::InvalidCiphertext
+        );
     }
 
     #[test]
