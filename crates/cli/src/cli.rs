@@ -54,6 +54,32 @@ pub enum Command {
     Rewrap(RewrapArgs),
     /// Print a file's header as JSON (format, key ids, encryption context, segment size, ...).
     Inspect(InspectArgs),
+    /// Benchmarks behind docs/PERFORMANCE.md.
+    Bench(BenchArgs),
+}
+
+/// `keywarden bench`.
+#[derive(Args, Debug)]
+pub struct BenchArgs {
+    /// Which benchmark.
+    #[command(subcommand)]
+    pub command: BenchCommand,
+}
+
+/// The benchmarks.
+#[derive(Subcommand, Debug)]
+pub enum BenchCommand {
+    /// Random-access reads from a KENV file after one unwrap; prints JSON timings.
+    Range {
+        /// The KENV file.
+        file: PathBuf,
+        /// How many reads.
+        #[arg(long, default_value_t = 200)]
+        reads: u32,
+        /// Bytes per read.
+        #[arg(long, default_value_t = 1 << 20)]
+        size: u64,
+    },
 }
 
 /// Output file format of `encrypt`.
@@ -102,6 +128,12 @@ pub struct DecryptArgs {
     /// Replace an existing output.
     #[arg(long)]
     pub force: bool,
+    /// Random access (KENV files): first plaintext byte to output; only the segments the range touches are read.
+    #[arg(long, conflicts_with = "recursive")]
+    pub offset: Option<u64>,
+    /// Random access (KENV files): number of plaintext bytes to output from --offset (default: to the end).
+    #[arg(long, conflicts_with = "recursive")]
+    pub length: Option<u64>,
     /// Input file, directory (with -r), or `-` for stdin.
     pub input: PathBuf,
     /// Output file, directory (with -r), or `-` for stdout.

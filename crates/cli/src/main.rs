@@ -1,5 +1,6 @@
 //! The `keywarden` binary: clap glue over the server, the client and the envelope library.
 
+mod bench;
 mod cli;
 mod configure;
 mod exit;
@@ -19,6 +20,7 @@ fn main() -> std::process::ExitCode {
         cli::Command::Decrypt(a) => files::decrypt(&args.client, a),
         cli::Command::Rewrap(a) => files::rewrap(&args.client, a),
         cli::Command::Inspect(a) => files::inspect(a),
+        cli::Command::Bench(a) => bench::run(&args.client, a),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

@@ -9,7 +9,7 @@ use base64::Engine;
 use keywarden_client::KmsClient;
 use keywarden_client::wrapper::{KmsWrapper, unwrap_raw};
 use keywarden_envelope::seed::{self, SeedKey};
-use keywarden_envelope::{Error as EnvError, Format, detect};
+use keywarden_envelope::{Error as EnvError, Format, RangeReader, detect};
 
 use super::output::Output;
 use super::progress::{Counting, bar};
@@ -25,6 +25,10 @@ pub fn run(client_args: &ClientArgs, args: DecryptArgs) -> anyhow::Result<()> {
         wrapper: &wrapper,
         force: args.force,
     };
+    if args.offset.is_some() || args.length.is_some() {
+        let (offset, length) = (args.offset.unwrap_or(0), args.length.unwrap_or(u64::MAX));
+        return job.range(&args.input, &args.output, offset, length);
+    }
     if args.recursive {
         tree::mirror(
             &args.input,
@@ -94,6 +98,20 @@ impl Job<'_> {
         }
         out.commit()?;
         bar.finish_and_clear();
+        Ok(())
+    }
+
+    /// Decrypts `len` plaintext bytes from `offset` of a KENV file, opening only the segments
+    /// the range touches (each verified before it is written).
+    fn range(&self, src: &Path, dst: &Path, offset: u64, len: u64) -> anyhow::Result<()> {
+        if src == Path::new("-") {
+            return Err(crate::exit::fail(crate::exit::USAGE, "--offset/--length need a file, not stdin"));
+        }
+        let file = std::fs::File::open(src).map_err(|e| std::io::Error::new(e.kind(), format!("{}: {e}", src.display())))?;
+        let mut reader = RangeReader::open(self.wrapper, file)?;
+        let mut out = Output::open(dst, self.force, 0o600)?;
+        reader.read_range(offset, len, &mut out)?;
+        out.commit()?;
         Ok(())
     }
 

@@ -106,16 +106,21 @@ pub enum Output {
     Stdout(io::Stdout),
     /// A file that appears on commit.
     File(AtomicFile),
+    /// A device or pipe named on the command line, written as it goes.
+    Device(File),
 }
 
 impl Output {
-    /// Opens `-` as stdout or `path` as an atomic file.
+    /// Opens `-` as stdout, an existing device or pipe (e.g. `/dev/null`) as is, and anything
+    /// else as an atomic file.
     pub fn open(path: &Path, force: bool, mode: u32) -> io::Result<Self> {
         if path == Path::new("-") {
-            Ok(Output::Stdout(io::stdout()))
-        } else {
-            Ok(Output::File(AtomicFile::create(path, force, mode)?))
+            return Ok(Output::Stdout(io::stdout()));
         }
+        if path.metadata().is_ok_and(|m| !m.is_file() && !m.is_dir()) {
+            return Ok(Output::Device(OpenOptions::new().write(true).open(path)?));
+        }
+        Ok(Output::File(AtomicFile::create(path, force, mode)?))
     }
 
     /// Completes the output.
@@ -123,6 +128,7 @@ impl Output {
         match self {
             Output::Stdout(mut s) => s.flush(),
             Output::File(f) => f.commit(),
+            Output::Device(mut d) => d.flush(),
         }
     }
 }
@@ -132,6 +138,7 @@ impl Write for Output {
         match self {
             Output::Stdout(s) => s.write(buf),
             Output::File(f) => f.file()?.write(buf),
+            Output::Device(d) => d.write(buf),
         }
     }
 
@@ -139,6 +146,7 @@ impl Write for Output {
         match self {
             Output::Stdout(s) => s.write_all(buf),
             Output::File(f) => f.file()?.write_all(buf),
+            Output::Device(d) => d.write_all(buf),
         }
     }
 
@@ -146,6 +154,7 @@ impl Write for Output {
         match self {
             Output::Stdout(s) => s.flush(),
             Output::File(f) => f.file()?.flush(),
+            Output::Device(d) => d.flush(),
         }
     }
 }
