@@ -45,7 +45,12 @@ fi
 if ! { [[ -x "$VENV/bin/python" ]] && "$VENV/bin/python" -m pip --version >/dev/null 2>&1; }; then
     rm -rf "$VENV"
     echo "setup-python: creating $VENV with $PY ($PYVER)" >&2
-    "$PY" -m venv "$VENV"
+    if ! "$PY" -m venv "$VENV"; then
+        rm -rf "$VENV"
+        echo "setup-python: '$PY -m venv' failed; on Debian/Ubuntu install python3-venv" \
+             "(apt-get install python3-venv or python3.11-venv)" >&2
+        exit 1
+    fi
 fi
 
 rm -f "$STAMP"
