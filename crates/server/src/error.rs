@@ -3,6 +3,7 @@
 //! 5xx answers carry a generic message; the detail goes to the log only.
 
 use axum::http::StatusCode;
+use keywarden_core::lifecycle::Refusal;
 use keywarden_core::model::KeyState;
 
 /// An API error, rendered as `{"RequestId","HostId","Code","Message","Recommend"}`.
@@ -78,6 +79,10 @@ pub enum ApiError {
     /// The state transition is not allowed from the current state.
     #[error("Keystate modified failed.")]
     StateModifiedFailed,
+    /// Deletion protection is on: the key cannot be scheduled for deletion. The service does
+    /// not document this code; keywarden answers it in the style of the other `Rejected.*`.
+    #[error("The request was rejected because deletion protection is enabled for the key.")]
+    DeletionProtected,
     /// The operation does not apply to this key (e.g. an unsupported key spec).
     #[error("Unsupported operation: {0}")]
     UnsupportedOperation(String),
@@ -119,7 +124,7 @@ impl ApiError {
             UnsupportedMethod | AccessKeyInactive | NoPermission => StatusCode::FORBIDDEN,
             ActionNotFound | AccessKeyNotFound | KeyNotFound | KeyVersionNotFound
             | AliasNotFound => StatusCode::NOT_FOUND,
-            KeyStateRejected(_) | StateModifiedFailed => StatusCode::CONFLICT,
+            KeyStateRejected(_) | StateModifiedFailed | DeletionProtected => StatusCode::CONFLICT,
             Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -151,6 +156,7 @@ impl ApiError {
             KeyStateRejected(KeyState::PendingDeletion) => "Rejected.PendingDeletion",
             KeyStateRejected(KeyState::PendingImport) => "Rejected.PendingImport",
             StateModifiedFailed => "Rejected.StateModifiedFailed",
+            DeletionProtected => "Rejected.DeletionProtection",
             UnsupportedOperation(_) => "Rejected.UnsupportedOperation",
             DryRun => "DryRunOperationError",
             Throttling => "Throttling",
@@ -169,6 +175,15 @@ impl ApiError {
     /// Wraps an internal failure.
     pub fn internal(e: impl std::error::Error + Send + Sync + 'static) -> Self {
         ApiError::Internal(Box::new(e))
+    }
+}
+
+impl From<Refusal> for ApiError {
+    fn from(r: Refusal) -> Self {
+        match r {
+            Refusal::Rejected(state) => ApiError::KeyStateRejected(state),
+            Refusal::StateModifiedFailed => ApiError::StateModifiedFailed,
+        }
     }
 }
 
@@ -194,6 +209,18 @@ mod tests {
         assert_eq!(
             e.to_string(),
             "The request was rejected because the key state is Disabled."
+        );
+        let protected = ApiError::DeletionProtected;
+        assert_eq!(
+            (protected.status(), protected.code()),
+            (StatusCode::CONFLICT, "Rejected.DeletionProtection")
+        );
+        let refused = ApiError::from(Refusal::Rejected(KeyState::PendingDeletion));
+        assert_eq!(refused.code(), "Rejected.PendingDeletion");
+        let refused = ApiError::from(Refusal::StateModifiedFailed);
+        assert_eq!(
+            (refused.status(), refused.code()),
+            (StatusCode::CONFLICT, "Rejected.StateModifiedFailed")
         );
         let sig = ApiError::SignatureDoesNotMatch("POST&%2F&a".into());
         // The old SDK splits the message on ':' and compares field 1 with its string-to-sign.

@@ -3,9 +3,11 @@
 //! ready-to-use ciphers for CMK versions.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
 
 use keywarden_core::blob::CmkCipher;
+use keywarden_core::lifecycle::Requirement;
 use keywarden_core::model::{KeyRef, KeySpec, KeyState, Realm};
 use keywarden_core::secret::{SecretBytes, SecretString};
 use keywarden_core::wrap::{RootKey, access_key_aad, material_aad};
@@ -26,6 +28,34 @@ pub struct SystemClock;
 impl Clock for SystemClock {
     fn now(&self) -> i64 {
         keywarden_core::dates::now_unix()
+    }
+}
+
+/// A clock that only moves when told to: for tests of deletion windows and rotation schedules.
+/// Share it (`Arc<ManualClock>`) between the test and the [`Kms`] it drives.
+#[derive(Debug)]
+pub struct ManualClock(AtomicI64);
+
+impl ManualClock {
+    /// A clock standing at `now` (unix seconds).
+    pub fn new(now: i64) -> Self {
+        Self(AtomicI64::new(now))
+    }
+
+    /// Moves the clock to `now`.
+    pub fn set(&self, now: i64) {
+        self.0.store(now, Ordering::SeqCst);
+    }
+
+    /// Moves the clock forward by `secs` (backward if negative).
+    pub fn advance(&self, secs: i64) {
+        self.0.fetch_add(secs, Ordering::SeqCst);
+    }
+}
+
+impl Clock for ManualClock {
+    fn now(&self) -> i64 {
+        self.0.load(Ordering::SeqCst)
     }
 }
 
@@ -242,6 +272,38 @@ impl Kms {
     pub fn invalidate_versions_of(&self, key_id: &str) {
         self.versions.remove_where(|_, v| v.key_id == key_id);
     }
+
+    /// Forgets one cached version (its key turned out to be gone).
+    pub fn invalidate_version(&self, version_id: &str) {
+        self.versions.remove(&version_id.to_owned());
+    }
+
+    /// Forgets every cached alias that names this key (after the key is destroyed).
+    pub fn invalidate_aliases_of(&self, key_id: &str) {
+        self.aliases.remove_where(|_, target| target == key_id);
+    }
+
+    /// Forgets everything cached about a destroyed key: its record, versions and aliases.
+    pub fn forget_key(&self, key_id: &str) {
+        self.invalidate_key(key_id);
+        self.invalidate_versions_of(key_id);
+        self.invalidate_aliases_of(key_id);
+    }
+
+    /// The key that owns a version, which must be usable (Enabled) for cryptography. A version
+    /// cached before its key was destroyed elsewhere is forgotten here, so destroyed material
+    /// leaves memory as soon as the key's absence is seen.
+    pub async fn usable_owner(&self, version: &VersionCipher) -> Result<Arc<KeyRecord>, ApiError> {
+        let key = match self.key(&version.key_id).await {
+            Err(ApiError::KeyNotFound) => {
+                self.invalidate_version(&version.version_id);
+                return Err(ApiError::KeyNotFound);
+            }
+            other => other?,
+        };
+        require_enabled(&key)?;
+        Ok(key)
+    }
 }
 
 /// The parsed state of a key record (stored as its wire string).
@@ -256,8 +318,10 @@ pub fn state_of(key: &KeyRecord) -> Result<KeyState, ApiError> {
 
 /// Fails unless the key is Enabled (the rule of every cryptographic operation).
 pub fn require_enabled(key: &KeyRecord) -> Result<(), ApiError> {
-    match state_of(key)? {
-        KeyState::Enabled => Ok(()),
-        other => Err(ApiError::KeyStateRejected(other)),
-    }
+    require(key, Requirement::Usable)
+}
+
+/// Fails unless the key's state meets `requirement` (the key-state × action matrix).
+pub fn require(key: &KeyRecord, requirement: Requirement) -> Result<(), ApiError> {
+    Ok(requirement.check(state_of(key)?)?)
 }

@@ -2,8 +2,11 @@
 //! SQLite store by default.
 //!
 //! Request path: [`http`] (parse) → [`auth`] (signature, timestamp, nonce) → [`ops`] (one file
-//! per action) → [`kms`] (state, caches) → `keywarden_store`. Start-up: [`bootstrap`] prepares
-//! the data dir, [`tls`] the certificates, [`serve`] runs until SIGTERM or Ctrl-C.
+//! per action) → [`kms`] (state, caches) → `keywarden_store`. Key changes that must happen
+//! exactly once across servers (state, rotation, destruction) go through [`lifecycle`]; the
+//! [`scheduler`] destroys keys whose deletion window ended and rotates keys that are due.
+//! Start-up: [`bootstrap`] prepares the data dir, [`tls`] the certificates, [`serve`] runs
+//! (with the scheduler) until SIGTERM or Ctrl-C.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
@@ -14,8 +17,10 @@ pub mod error;
 pub mod files;
 pub mod http;
 pub mod kms;
+pub mod lifecycle;
 pub mod ops;
 pub mod request;
+pub mod scheduler;
 pub mod tls;
 
 use std::net::SocketAddr;
@@ -28,6 +33,7 @@ use axum_server::tls_rustls::RustlsConfig;
 
 pub use bootstrap::{BootstrapError, CredentialsFile};
 pub use kms::{Kms, KmsOptions};
+pub use scheduler::SchedulerOptions;
 
 /// What `keywarden serve` was asked to do.
 #[derive(Debug, Clone)]
@@ -54,6 +60,8 @@ pub struct Prepared {
     pub tls: Option<tls::TlsPaths>,
     /// The bootstrap admin credentials file.
     pub credentials: PathBuf,
+    /// The lifecycle scheduler (deletions, rotations); defaults to a tick every 5 s.
+    pub scheduler: SchedulerOptions,
     config: ServeConfig,
 }
 
@@ -81,14 +89,26 @@ pub async fn prepare(config: ServeConfig) -> Result<Prepared, ServeError> {
         kms,
         tls,
         credentials: config.data_dir.join("credentials.json"),
+        scheduler: SchedulerOptions::default(),
         config,
     })
 }
 
-/// Serves until SIGTERM or Ctrl-C, then drains connections for up to 10 s. `on_listening` is
-/// called with the bound address once the server accepts connections.
+/// Serves until SIGTERM or Ctrl-C, then drains connections for up to 10 s, with the lifecycle
+/// [`scheduler`] running alongside. `on_listening` is called with the bound address once the
+/// server accepts connections.
 pub async fn serve(
     prepared: Prepared,
+    on_listening: impl FnOnce(SocketAddr) + Send + 'static,
+) -> Result<(), ServeError> {
+    let scheduler = scheduler::spawn(Arc::clone(&prepared.kms), prepared.scheduler);
+    let served = listen(&prepared, on_listening).await;
+    scheduler.abort();
+    served
+}
+
+async fn listen(
+    prepared: &Prepared,
     on_listening: impl FnOnce(SocketAddr) + Send + 'static,
 ) -> Result<(), ServeError> {
     let handle = Handle::new();

@@ -157,6 +157,38 @@ impl ApiRequest {
             .transpose()
     }
 
+    /// A flattened list `Name.1`, `Name.2`, ... (the new SDK's rendering of list parameters),
+    /// in index order. Indexes need not be contiguous; each must be a positive integer.
+    pub fn indexed_values(&self, name: &'static str) -> Result<Vec<&str>, ApiError> {
+        let mut items = Vec::new();
+        for (k, v) in &self.params {
+            if let Some(rest) = k.strip_prefix(name).and_then(|r| r.strip_prefix('.')) {
+                if !rest.contains('.') {
+                    items.push((list_index(name, rest)?, v.as_str()));
+                }
+            }
+        }
+        items.sort_by_key(|(n, _)| *n);
+        Ok(items.into_iter().map(|(_, v)| v).collect())
+    }
+
+    /// A flattened list of objects `Name.N.Field` (e.g. `Tag.1.Key`, `Tag.1.Value`): per index,
+    /// in index order, the `(field, value)` pairs.
+    pub fn indexed_objects(&self, name: &'static str) -> Result<Vec<Vec<(&str, &str)>>, ApiError> {
+        let mut objects: std::collections::BTreeMap<u32, Vec<(&str, &str)>> =
+            std::collections::BTreeMap::new();
+        for (k, v) in &self.params {
+            let Some(rest) = k.strip_prefix(name).and_then(|r| r.strip_prefix('.')) else {
+                continue;
+            };
+            if let Some((index, field)) = rest.split_once('.') {
+                let n = list_index(name, index)?;
+                objects.entry(n).or_default().push((field, v.as_str()));
+            }
+        }
+        Ok(objects.into_values().collect())
+    }
+
     /// `DryRun=true` was given.
     pub fn dry_run(&self) -> Result<bool, ApiError> {
         Ok(self.bool("DryRun")?.unwrap_or(false))
@@ -168,6 +200,19 @@ impl ApiRequest {
             .iter()
             .filter(|(k, _)| !PROTOCOL_PARAMS.contains(&k.as_str()))
     }
+}
+
+/// The `N` of a flattened `Name.N`: a positive integer.
+fn list_index(name: &'static str, text: &str) -> Result<u32, ApiError> {
+    text.parse::<u32>()
+        .ok()
+        .filter(|n| *n >= 1 && text.bytes().all(|b| b.is_ascii_digit()))
+        .ok_or_else(|| {
+            ApiError::invalid(
+                name,
+                format!("list index {text:?} is not a positive integer"),
+            )
+        })
 }
 
 /// Page parameters shared by the List* actions.
@@ -225,6 +270,26 @@ mod tests {
             r.required("Nope"),
             Err(ApiError::MissingParameter("Nope"))
         ));
+    }
+
+    #[test]
+    fn flattened_lists() {
+        let r = req(
+            "ResourceId.2=b&ResourceId.10=c&ResourceId.1=a&ResourceIdX=z&Tag.2.Key=k2&Tag.1.Key=k1&Tag.1.Value=v1",
+        );
+        assert_eq!(r.indexed_values("ResourceId").unwrap(), ["a", "b", "c"]);
+        assert_eq!(
+            r.indexed_objects("Tag").unwrap(),
+            vec![vec![("Key", "k1"), ("Value", "v1")], vec![("Key", "k2")]]
+        );
+        assert!(r.indexed_values("Absent").unwrap().is_empty());
+        assert!(req("ResourceId.0=a").indexed_values("ResourceId").is_err());
+        assert!(req("ResourceId.x=a").indexed_values("ResourceId").is_err());
+        assert!(
+            req("ResourceId.%2B1=a")
+                .indexed_values("ResourceId")
+                .is_err()
+        );
     }
 
     #[test]

@@ -15,13 +15,21 @@ use std::sync::Arc;
 
 use tokio::task::JoinSet;
 
+mod lifecycle;
+
+pub use self::lifecycle::{
+    concurrent_destroys_have_one_winner, concurrent_rotations_have_one_winner,
+    destroy_key_shreds_everything, due_work_is_found, list_keys_filters,
+    rotate_key_is_atomic_compare_and_set, tag_resources_listing,
+};
+
 use crate::{
-    AccessKeyRecord, AliasRecord, KeyRecord, KeyStore, Page, Paged, StoreError, StoreResult,
-    TagRecord, VersionRecord,
+    AccessKeyRecord, AliasRecord, KeyFilter, KeyRecord, KeyStore, Page, Paged, StoreError,
+    StoreResult, TagRecord, VersionRecord,
 };
 
 /// A page large enough for every list in this suite.
-const ALL: Page = Page {
+pub(crate) const ALL: Page = Page {
     offset: 0,
     limit: 1_000,
 };
@@ -68,8 +76,15 @@ where
     check!(nonces_refuse_replays(s => &*s));
     check!(nonces_expire(s => &*s));
     check!(list_keys_pages(s => &*s));
+    check!(rotate_key_is_atomic_compare_and_set(s => &*s));
+    check!(destroy_key_shreds_everything(s => &*s));
+    check!(due_work_is_found(s => &*s));
+    check!(list_keys_filters(s => &*s));
+    check!(tag_resources_listing(s => &*s));
     check!(concurrent_updates_have_one_winner(s => s));
     check!(concurrent_creates_all_land(s => s));
+    check!(concurrent_destroys_have_one_winner(s => s));
+    check!(concurrent_rotations_have_one_winner(s => s));
     Ok(())
 }
 
@@ -111,7 +126,7 @@ pub fn sample_version(key_id: &str, version_id: &str, creation_date: i64) -> Ver
 }
 
 /// Creates `sample_key(key_id)` with its first version `{key_id}-v1`.
-async fn create_sample<S: KeyStore>(
+pub(crate) async fn create_sample<S: KeyStore>(
     store: &S,
     key_id: &str,
     creation_date: i64,
@@ -212,7 +227,7 @@ pub async fn duplicate_key_is_refused<S: KeyStore>(store: &S) -> StoreResult<()>
         None,
         "create_key is not atomic"
     );
-    assert_eq!(store.list_keys(ALL).await?.total, 1);
+    assert_eq!(store.list_keys(&KeyFilter::default(), ALL).await?.total, 1);
     Ok(())
 }
 
@@ -289,7 +304,8 @@ pub async fn update_key_is_compare_and_set<S: KeyStore>(store: &S) -> StoreResul
     Ok(())
 }
 
-/// Versions are found by id alone and listed by creation date then id, in pages with a total.
+/// Versions are found by id alone and listed in the order they were added, in pages with a
+/// total.
 pub async fn versions_add_get_and_list<S: KeyStore>(store: &S) -> StoreResult<()> {
     let key = sample_key("key-a", 100);
     let first = sample_version("key-a", "v-100", 100);
@@ -310,9 +326,10 @@ pub async fn versions_add_get_and_list<S: KeyStore>(store: &S) -> StoreResult<()
         .add_version(&sample_version("key-b", "vb-2", 150))
         .await?;
 
-    let expected: Vec<VersionRecord> = [("v-050", 50), ("v-100", 100), ("v-200-a", 200)]
+    // The order of addition, whatever the creation dates say.
+    let expected: Vec<VersionRecord> = [("v-100", 100), ("v-300", 300), ("v-200-b", 200)]
         .into_iter()
-        .chain([("v-200-b", 200), ("v-300", 300)])
+        .chain([("v-200-a", 200), ("v-050", 50)])
         .map(|(id, date)| sample_version("key-a", id, date))
         .collect();
     let listed = store.list_versions("key-a", ALL).await?;
@@ -322,7 +339,7 @@ pub async fn versions_add_get_and_list<S: KeyStore>(store: &S) -> StoreResult<()
             items: expected.clone(),
             total: 5
         },
-        "order and total"
+        "order of addition and total"
     );
     let pages = collect_pages(2, |page| store.list_versions("key-a", page)).await?;
     assert_eq!(pages.sizes, [2, 2, 1], "pages of two");
@@ -779,7 +796,8 @@ pub async fn list_keys_pages<S: KeyStore>(store: &S) -> StoreResult<()> {
     }
     expected.sort_by(|a, b| (a.creation_date, &a.key_id).cmp(&(b.creation_date, &b.key_id)));
 
-    let pages = collect_pages(10, |page| store.list_keys(page)).await?;
+    let no_filter = KeyFilter::default();
+    let pages = collect_pages(10, |page| store.list_keys(&no_filter, page)).await?;
     assert_eq!(pages.sizes, [10, 10, 5]);
     assert!(
         pages.totals.iter().all(|&t| t == 25),
@@ -789,12 +807,14 @@ pub async fn list_keys_pages<S: KeyStore>(store: &S) -> StoreResult<()> {
     let unique: HashSet<&str> = pages.items.iter().map(|k| k.key_id.as_str()).collect();
     assert_eq!(unique.len(), 25, "duplicates across pages");
     assert_eq!(pages.items, expected, "creation date then key id");
-    let again = collect_pages(10, |page| store.list_keys(page)).await?;
+    let again = collect_pages(10, |page| store.list_keys(&no_filter, page)).await?;
     assert_eq!(again.items, pages.items, "order is stable");
 
     let edges = [(25, 10), (0, 0), (u64::MAX, 10)];
     for (offset, limit) in edges {
-        let empty = store.list_keys(Page { offset, limit }).await?;
+        let empty = store
+            .list_keys(&KeyFilter::default(), Page { offset, limit })
+            .await?;
         assert_eq!(
             empty,
             Paged {
@@ -805,10 +825,13 @@ pub async fn list_keys_pages<S: KeyStore>(store: &S) -> StoreResult<()> {
         );
     }
     let huge = store
-        .list_keys(Page {
-            offset: 0,
-            limit: u64::MAX,
-        })
+        .list_keys(
+            &KeyFilter::default(),
+            Page {
+                offset: 0,
+                limit: u64::MAX,
+            },
+        )
         .await?;
     assert_eq!(huge.items, expected, "limit u64::MAX means all");
     Ok(())
@@ -868,7 +891,7 @@ pub async fn concurrent_creates_all_land<S: KeyStore>(store: Arc<S>) -> StoreRes
     for result in join_all(tasks).await? {
         result?;
     }
-    let listed = store.list_keys(ALL).await?;
+    let listed = store.list_keys(&KeyFilter::default(), ALL).await?;
     assert_eq!(listed.total, (TASKS * PER_TASK) as u64);
     assert_eq!(listed.items.len(), TASKS * PER_TASK);
     for key in &listed.items {
@@ -882,7 +905,7 @@ pub async fn concurrent_creates_all_land<S: KeyStore>(store: Arc<S>) -> StoreRes
     Ok(())
 }
 
-fn alias(alias_name: &str, key_id: &str) -> AliasRecord {
+pub(crate) fn alias(alias_name: &str, key_id: &str) -> AliasRecord {
     AliasRecord {
         alias_name: alias_name.to_owned(),
         key_id: key_id.to_owned(),
@@ -890,7 +913,7 @@ fn alias(alias_name: &str, key_id: &str) -> AliasRecord {
     }
 }
 
-fn tag(tag_key: &str, tag_value: &str) -> TagRecord {
+pub(crate) fn tag(tag_key: &str, tag_value: &str) -> TagRecord {
     TagRecord {
         tag_key: tag_key.to_owned(),
         tag_value: tag_value.to_owned(),
@@ -898,13 +921,13 @@ fn tag(tag_key: &str, tag_value: &str) -> TagRecord {
 }
 
 /// Every page of a listing, read `size` rows at a time until a short page.
-struct Pages<T> {
-    items: Vec<T>,
-    sizes: Vec<usize>,
-    totals: Vec<u64>,
+pub(crate) struct Pages<T> {
+    pub(crate) items: Vec<T>,
+    pub(crate) sizes: Vec<usize>,
+    pub(crate) totals: Vec<u64>,
 }
 
-async fn collect_pages<T, F, Fut>(size: u64, mut list: F) -> StoreResult<Pages<T>>
+pub(crate) async fn collect_pages<T, F, Fut>(size: u64, mut list: F) -> StoreResult<Pages<T>>
 where
     F: FnMut(Page) -> Fut,
     Fut: Future<Output = StoreResult<Paged<T>>>,
@@ -934,7 +957,7 @@ where
 
 /// Waits for every task. A task's panic (a failed assertion) is re-raised here; a task that was
 /// cancelled is a backend failure.
-async fn join_all<T: 'static>(mut tasks: JoinSet<T>) -> StoreResult<Vec<T>> {
+pub(crate) async fn join_all<T: 'static>(mut tasks: JoinSet<T>) -> StoreResult<Vec<T>> {
     let mut outputs = Vec::new();
     while let Some(joined) = tasks.join_next().await {
         match joined {

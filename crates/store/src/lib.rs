@@ -130,6 +130,77 @@ pub struct TagRecord {
     pub tag_value: String,
 }
 
+/// Which keys [`KeyStore::list_keys`] returns. Each field is one filter dimension: an empty list
+/// does not constrain, a non-empty one keeps keys matching *any* of its values (OR), and all
+/// dimensions must match (AND).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct KeyFilter {
+    /// Key states (`Enabled`, ...).
+    pub states: Vec<String>,
+    /// Key specs (`Aliyun_AES_256`, ...).
+    pub specs: Vec<String>,
+    /// Key usages (`ENCRYPT/DECRYPT`, ...).
+    pub usages: Vec<String>,
+    /// Protection levels (`SOFTWARE`, `HSM`).
+    pub protection_levels: Vec<String>,
+    /// Creators (account ids).
+    pub creators: Vec<String>,
+    /// Key ids.
+    pub key_ids: Vec<String>,
+    /// Keys with an alias of one of these names.
+    pub alias_names: Vec<String>,
+    /// Keys with a tag whose key is one of these.
+    pub tag_keys: Vec<String>,
+    /// Keys with a tag whose value is one of these (independently of `tag_keys`).
+    pub tag_values: Vec<String>,
+}
+
+impl KeyFilter {
+    /// True when no dimension constrains.
+    pub fn is_empty(&self) -> bool {
+        *self == KeyFilter::default()
+    }
+}
+
+/// One tag of one key (a row of [`KeyStore::list_tag_resources`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyTag {
+    /// The tagged key.
+    pub key_id: String,
+    /// Tag key.
+    pub tag_key: String,
+    /// Tag value.
+    pub tag_value: String,
+}
+
+/// A tag a key must carry: this tag key, with this value when `tag_value` is given.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TagMatch {
+    /// Tag key.
+    pub tag_key: String,
+    /// Tag value, or any value.
+    pub tag_value: Option<String>,
+}
+
+/// Which tags [`KeyStore::list_tag_resources`] returns.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TagQuery {
+    /// Only tags of these keys (all keys when empty).
+    pub key_ids: Vec<String>,
+    /// Only keys carrying every one of these tags, and of them only these tags (no constraint
+    /// when empty).
+    pub tags: Vec<TagMatch>,
+}
+
+/// Where a [`KeyStore::list_tag_resources`] page starts: after this (key id, tag key).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TagCursor {
+    /// Key id of the last row of the previous page.
+    pub key_id: String,
+    /// Tag key of the last row of the previous page.
+    pub tag_key: String,
+}
+
 /// An access key (the credential that signs requests).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AccessKeyRecord {
@@ -155,12 +226,32 @@ pub trait KeyStore: Send + Sync + 'static {
     /// The key with this id.
     async fn get_key(&self, key_id: &str) -> StoreResult<Option<KeyRecord>>;
 
-    /// Keys ordered by creation date then key id.
-    async fn list_keys(&self, page: Page) -> StoreResult<Paged<KeyRecord>>;
+    /// Keys matching `filter`, ordered by creation date then key id.
+    async fn list_keys(&self, filter: &KeyFilter, page: Page) -> StoreResult<Paged<KeyRecord>>;
 
     /// Replaces a key row if its stored revision equals `key.revision`, storing `key.revision + 1`.
     /// `NotFound` if absent, `Conflict` if the revision moved on.
     async fn update_key(&self, key: &KeyRecord) -> StoreResult<()>;
+
+    /// Rotation: adds `new_version` and replaces the key row (compare-and-set on
+    /// `key.revision`, as [`KeyStore::update_key`]) in one transaction, so the version exists
+    /// exactly when the key row that names it does. `NotFound` if the key is absent, `Conflict`
+    /// if its revision moved on, `AlreadyExists` if the version id is taken; then nothing changed.
+    async fn rotate_key(&self, key: &KeyRecord, new_version: &VersionRecord) -> StoreResult<()>;
+
+    /// Crypto-shredding: deletes the key row, every version (its sealed material), its aliases
+    /// and its tags in one transaction, if the key's revision is still `expected_revision`.
+    /// `NotFound` if the key is absent (already destroyed), `Conflict` if the revision moved on;
+    /// then nothing changed. Backends should not leave the deleted material readable in free
+    /// space they control.
+    async fn destroy_key(&self, key_id: &str, expected_revision: i64) -> StoreResult<()>;
+
+    /// Up to `limit` keys in state `PendingDeletion` whose `delete_date <= now`, soonest first.
+    async fn due_deletions(&self, now: i64, limit: u64) -> StoreResult<Vec<KeyRecord>>;
+
+    /// Up to `limit` `Enabled` keys with automatic rotation `Enabled` whose
+    /// `next_rotation_date <= now`, soonest first.
+    async fn due_rotations(&self, now: i64, limit: u64) -> StoreResult<Vec<KeyRecord>>;
 
     /// Adds a version to an existing key. `NotFound` if the key is absent, `AlreadyExists` if the
     /// version id is taken. Does not change the primary version (use `update_key`).
@@ -169,7 +260,8 @@ pub trait KeyStore: Send + Sync + 'static {
     /// The version with this id, whatever its key.
     async fn get_version(&self, version_id: &str) -> StoreResult<Option<VersionRecord>>;
 
-    /// A key's versions ordered by creation date then version id.
+    /// A key's versions in the order they were added (oldest first). Backends keep this cheap
+    /// for keys with any number of versions (no scan of the key's versions per page).
     async fn list_versions(&self, key_id: &str, page: Page) -> StoreResult<Paged<VersionRecord>>;
 
     /// Creates an alias. `AlreadyExists` if the name is taken, `NotFound` if the key is absent.
@@ -199,6 +291,15 @@ pub trait KeyStore: Send + Sync + 'static {
 
     /// A key's tags ordered by tag key.
     async fn list_tags(&self, key_id: &str) -> StoreResult<Vec<TagRecord>>;
+
+    /// Up to `limit` tags matching `query`, ordered by key id then tag key, starting after
+    /// `after` (keyset paging: stable while rows are added or removed elsewhere).
+    async fn list_tag_resources(
+        &self,
+        query: &TagQuery,
+        after: Option<&TagCursor>,
+        limit: u64,
+    ) -> StoreResult<Vec<KeyTag>>;
 
     /// Inserts or replaces an access key.
     async fn put_access_key(&self, key: &AccessKeyRecord) -> StoreResult<()>;

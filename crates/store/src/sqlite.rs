@@ -9,17 +9,24 @@
 //! rusqlite is synchronous, so database work runs on tokio's blocking pool.
 //!
 //! **One process per file.** The SQLite store serves a single server process. Several processes
-//! on one file would stay consistent (SQLite locks the file and key updates are compare-and-set),
-//! but signature nonces are *not* in the file: they live in this process's memory (module
-//! `nonces`), which is the whole nonce window only when one process serves the API. Deployments
-//! with several server nodes use a shared networked store instead.
+//! on one file would stay consistent (SQLite locks the file, and key updates, rotations and
+//! destructions are compare-and-set inside immediate transactions, so lifecycle work happens
+//! exactly once whichever process does it), but signature nonces are *not* in the file: they live
+//! in this process's memory (module `nonces`), which is the whole nonce window only when one
+//! process serves the API. Deployments with several server nodes use a shared networked store.
+//!
+//! **Crypto-shredding.** Connections run with `secure_delete`, so a destroyed key's rows are
+//! overwritten with zeros in the file, and `destroy_key` then checkpoints and truncates the
+//! write-ahead log: the sealed material of a destroyed key does not survive in either file.
 
 mod access_keys;
 mod aliases;
 mod error;
 mod keys;
+mod lifecycle;
 mod nonces;
 mod pool;
+mod query;
 mod schema;
 mod tags;
 mod versions;
@@ -36,8 +43,8 @@ pub use self::error::SqliteStoreError;
 use self::nonces::NonceWindow;
 use self::pool::Pool;
 use crate::{
-    AccessKeyRecord, AliasRecord, KeyRecord, KeyStore, Page, Paged, StoreResult, TagRecord,
-    VersionRecord,
+    AccessKeyRecord, AliasRecord, KeyFilter, KeyRecord, KeyStore, KeyTag, Page, Paged, StoreResult,
+    TagCursor, TagQuery, TagRecord, VersionRecord,
 };
 
 /// The schema version this build creates (SQLite's `PRAGMA user_version` of a migrated file).
@@ -93,13 +100,51 @@ impl KeyStore for SqliteStore {
         self.pool.read(move |conn| keys::get(conn, &key_id)).await
     }
 
-    async fn list_keys(&self, page: Page) -> StoreResult<Paged<KeyRecord>> {
-        self.pool.read(move |conn| keys::list(conn, page)).await
+    async fn list_keys(&self, filter: &KeyFilter, page: Page) -> StoreResult<Paged<KeyRecord>> {
+        let filter = filter.clone();
+        self.pool
+            .read(move |conn| keys::list(conn, &filter, page))
+            .await
     }
 
     async fn update_key(&self, key: &KeyRecord) -> StoreResult<()> {
         let key = key.clone();
         self.pool.write(move |conn| keys::update(conn, &key)).await
+    }
+
+    async fn rotate_key(&self, key: &KeyRecord, new_version: &VersionRecord) -> StoreResult<()> {
+        let (key, version) = (key.clone(), new_version.clone());
+        self.pool
+            .write(move |conn| lifecycle::rotate(conn, &key, &version))
+            .await
+    }
+
+    /// Also checkpoints and truncates the write-ahead log afterwards, so that with
+    /// `secure_delete` no copy of the destroyed material stays in the file or its log. The
+    /// destruction is committed before the checkpoint, which is best effort: its failure (the log
+    /// busy, another process checkpointing) does not make the destruction fail.
+    async fn destroy_key(&self, key_id: &str, expected_revision: i64) -> StoreResult<()> {
+        let key_id = key_id.to_owned();
+        self.pool
+            .write(move |conn| lifecycle::destroy(conn, &key_id, expected_revision))
+            .await?;
+        // Best effort by design (see above); SQLite's own checkpoints follow anyway.
+        self.pool.checkpoint().await.ok();
+        Ok(())
+    }
+
+    async fn due_deletions(&self, now: i64, limit: u64) -> StoreResult<Vec<KeyRecord>> {
+        let limit = clamp(limit);
+        self.pool
+            .read(move |conn| lifecycle::due_deletions(conn, now, limit))
+            .await
+    }
+
+    async fn due_rotations(&self, now: i64, limit: u64) -> StoreResult<Vec<KeyRecord>> {
+        let limit = clamp(limit);
+        self.pool
+            .read(move |conn| lifecycle::due_rotations(conn, now, limit))
+            .await
     }
 
     async fn add_version(&self, version: &VersionRecord) -> StoreResult<()> {
@@ -181,6 +226,18 @@ impl KeyStore for SqliteStore {
         self.pool.read(move |conn| tags::list(conn, &key_id)).await
     }
 
+    async fn list_tag_resources(
+        &self,
+        query: &TagQuery,
+        after: Option<&TagCursor>,
+        limit: u64,
+    ) -> StoreResult<Vec<KeyTag>> {
+        let (query, after, limit) = (query.clone(), after.cloned(), clamp(limit));
+        self.pool
+            .read(move |conn| tags::list_resources(conn, &query, after.as_ref(), limit))
+            .await
+    }
+
     async fn put_access_key(&self, key: &AccessKeyRecord) -> StoreResult<()> {
         let key = key.clone();
         self.pool
@@ -203,8 +260,12 @@ impl KeyStore for SqliteStore {
 /// SQL `LIMIT` and `OFFSET` for a page. Values beyond `i64::MAX` mean "all" and "past the end",
 /// which `i64::MAX` also means (a negative `LIMIT` would mean "no limit" to SQLite).
 fn limit_offset(page: Page) -> (i64, i64) {
-    let clamp = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
     (clamp(page.limit), clamp(page.offset))
+}
+
+/// A count for SQL: values beyond `i64::MAX` become `i64::MAX`.
+fn clamp(n: u64) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
 }
 
 /// Runs a `SELECT COUNT(*)` query.

@@ -1,12 +1,13 @@
 //! CreateAlias, UpdateAlias, DeleteAlias, ListAliases and ListAliasesByKeyId.
 
-use keywarden_core::model::{KeyState, validate_alias};
+use keywarden_core::lifecycle::Requirement;
+use keywarden_core::model::validate_alias;
 use keywarden_store::{AliasRecord, Paged, StoreError};
 use serde_json::{Value, json};
 
 use super::{Body, body};
 use crate::error::ApiError;
-use crate::kms::{Kms, state_of};
+use crate::kms::{Kms, require};
 use crate::request::{ApiRequest, PageParams};
 
 fn alias_name(req: &ApiRequest) -> Result<&str, ApiError> {
@@ -19,9 +20,7 @@ fn alias_name(req: &ApiRequest) -> Result<&str, ApiError> {
 pub async fn create(kms: &Kms, req: &ApiRequest) -> Result<Body, ApiError> {
     let name = alias_name(req)?;
     let key = kms.resolve(req.required("KeyId")?).await?;
-    if state_of(&key)? == KeyState::PendingDeletion {
-        return Err(ApiError::StateModifiedFailed);
-    }
+    require(&key, Requirement::AliasTarget)?;
     let alias = AliasRecord {
         alias_name: name.to_owned(),
         key_id: key.key_id.clone(),
@@ -40,9 +39,7 @@ pub async fn create(kms: &Kms, req: &ApiRequest) -> Result<Body, ApiError> {
 pub async fn update(kms: &Kms, req: &ApiRequest) -> Result<Body, ApiError> {
     let name = alias_name(req)?;
     let key = kms.resolve(req.required("KeyId")?).await?;
-    if state_of(&key)? == KeyState::PendingDeletion {
-        return Err(ApiError::KeyStateRejected(KeyState::PendingDeletion));
-    }
+    require(&key, Requirement::Mutable)?;
     kms.store
         .update_alias(name, &key.key_id)
         .await

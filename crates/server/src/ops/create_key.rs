@@ -1,20 +1,16 @@
 //! CreateKey: a new CMK with its first version, committed before the answer.
 
-use keywarden_core::model::{
-    KeySpec, KeyState, KeyUsage, Origin, ProtectionLevel, ROTATION_INTERVAL_RANGE, parse_interval,
-};
+use keywarden_core::model::{KeySpec, KeyState, KeyUsage, Origin, ProtectionLevel};
 use keywarden_store::{KeyRecord, StoreError, TagRecord, VersionRecord};
-use serde::Deserialize;
 
-use super::{Body, body, metadata::key_metadata};
+use super::{Body, body, metadata::key_metadata, rotation_policy, tagging};
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::kms::Kms;
 use crate::request::ApiRequest;
 
-const MAX_DESCRIPTION_CHARS: usize = 8192;
-const MAX_TAGS: usize = 20;
-const MAX_TAG_CHARS: usize = 128;
+/// Longest key description, in characters (also for UpdateKeyDescription).
+pub const MAX_DESCRIPTION_CHARS: usize = 8192;
 const MAX_POLICY_BYTES: usize = 32_768;
 
 /// The validated parameters.
@@ -137,92 +133,10 @@ fn params(req: &ApiRequest) -> Result<Params, ApiError> {
         description,
         spec,
         usage,
-        rotation_interval: rotation(req)?,
-        tags: tags(req)?,
+        rotation_interval: rotation_policy::interval(
+            req,
+            req.bool("EnableAutomaticRotation")?.unwrap_or(false),
+        )?,
+        tags: tagging::tags_json(req, "Tags")?,
     })
-}
-
-/// `EnableAutomaticRotation` and `RotationInterval` → the interval in seconds when enabled.
-pub fn rotation(req: &ApiRequest) -> Result<Option<i64>, ApiError> {
-    let enabled = req.bool("EnableAutomaticRotation")?.unwrap_or(false);
-    let interval = req
-        .optional("RotationInterval")
-        .map(|s| {
-            parse_interval(s).ok_or_else(|| {
-                ApiError::invalid(
-                    "RotationInterval",
-                    format!("{s:?} is not <integer><d|h|m|s>"),
-                )
-            })
-        })
-        .transpose()?;
-    match (enabled, interval) {
-        (false, _) => Ok(None),
-        (true, None) => Err(ApiError::MissingParameter("RotationInterval")),
-        (true, Some(secs)) if !ROTATION_INTERVAL_RANGE.contains(&secs) => Err(ApiError::invalid(
-            "RotationInterval",
-            "must be between 7 and 730 days",
-        )),
-        (true, Some(secs)) => Ok(Some(secs)),
-    }
-}
-
-#[derive(Deserialize)]
-struct WireTag {
-    #[serde(rename = "TagKey")]
-    key: String,
-    #[serde(rename = "TagValue")]
-    value: String,
-}
-
-/// The `Tags` JSON parameter: `[{"TagKey":"k","TagValue":"v"}, ...]`.
-pub fn tags(req: &ApiRequest) -> Result<Vec<TagRecord>, ApiError> {
-    let Some(text) = req.optional("Tags") else {
-        return Ok(Vec::new());
-    };
-    let wire: Vec<WireTag> = serde_json::from_str(text).map_err(|e| {
-        ApiError::invalid(
-            "Tags",
-            format!("must be a JSON array of {{\"TagKey\",\"TagValue\"}}: {e}"),
-        )
-    })?;
-    if wire.len() > MAX_TAGS {
-        return Err(ApiError::invalid(
-            "Tags",
-            format!("at most {MAX_TAGS} tags"),
-        ));
-    }
-    wire.into_iter()
-        .map(|t| {
-            validate_tag_key(&t.key)?;
-            if t.value.chars().count() > MAX_TAG_CHARS {
-                return Err(ApiError::invalid(
-                    "Tags",
-                    format!("tag values are at most {MAX_TAG_CHARS} characters"),
-                ));
-            }
-            Ok(TagRecord {
-                tag_key: t.key,
-                tag_value: t.value,
-            })
-        })
-        .collect()
-}
-
-/// Tag keys: 1..=128 characters, not starting with `aliyun` or `acs:`.
-pub fn validate_tag_key(key: &str) -> Result<(), ApiError> {
-    let n = key.chars().count();
-    if n == 0 || n > MAX_TAG_CHARS {
-        return Err(ApiError::invalid(
-            "Tags",
-            format!("tag keys are 1 to {MAX_TAG_CHARS} characters"),
-        ));
-    }
-    if key.starts_with("aliyun") || key.starts_with("acs:") {
-        return Err(ApiError::invalid(
-            "Tags",
-            "tag keys cannot start with \"aliyun\" or \"acs:\"",
-        ));
-    }
-    Ok(())
 }

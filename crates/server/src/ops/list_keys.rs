@@ -1,5 +1,16 @@
-//! ListKeys: key ids and ARNs, paged.
+//! ListKeys: key ids and ARNs, paged, optionally narrowed by `Filters`, a JSON array of
+//! `{"Key": <property>, "Values": [...]}` (0 to 10 entries of 0 to 10 values). Properties:
+//! `KeyState`, `KeySpec`, `KeyUsage`, `ProtectionLevel`, `Creator`, `keyId`, `AliasName`,
+//! `TagKey`, `TagValue`, `CreatorType`, `DKMSInstanceId`. Values of one property are OR-ed
+//! (also across repeated entries), properties are AND-ed; an empty `Values` does not
+//! constrain. The filtering happens in the store.
+//!
+//! Every keywarden key is user-created and outside any KMS instance, so `CreatorType` matches
+//! all keys when its values include `User` (none otherwise) and `DKMSInstanceId` matches none.
 
+use keywarden_core::model::{KeySpec, KeyState, KeyUsage, ProtectionLevel};
+use keywarden_store::{KeyFilter, Paged};
+use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::{Body, body};
@@ -7,10 +18,19 @@ use crate::error::ApiError;
 use crate::kms::Kms;
 use crate::request::{ApiRequest, PageParams};
 
+/// Most filter entries, and most values per entry.
+const MAX_FILTERS: usize = 10;
+
 /// Runs the action.
 pub async fn run(kms: &Kms, req: &ApiRequest) -> Result<Body, ApiError> {
     let page = PageParams::read(req, 100)?;
-    let keys = kms.store.list_keys(page.page()).await?;
+    let keys = match filters(req.optional("Filters"))? {
+        Some(filter) => kms.store.list_keys(&filter, page.page()).await?,
+        None => Paged {
+            items: Vec::new(),
+            total: 0,
+        },
+    };
     let items: Vec<Value> = keys
         .items
         .iter()
@@ -22,4 +42,137 @@ pub async fn run(kms: &Kms, req: &ApiRequest) -> Result<Body, ApiError> {
         ("PageNumber", json!(page.number)),
         ("PageSize", json!(page.size)),
     ]))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WireFilter {
+    #[serde(rename = "Key")]
+    key: String,
+    #[serde(rename = "Values", default)]
+    values: Vec<String>,
+}
+
+/// The store filter for the `Filters` parameter; `None` when no key can match.
+fn filters(text: Option<&str>) -> Result<Option<KeyFilter>, ApiError> {
+    let mut filter = KeyFilter::default();
+    let Some(text) = text else {
+        return Ok(Some(filter));
+    };
+    let wire: Vec<WireFilter> = serde_json::from_str(text).map_err(|e| {
+        ApiError::invalid(
+            "Filters",
+            format!("must be a JSON array of {{\"Key\",\"Values\"}}: {e}"),
+        )
+    })?;
+    if wire.len() > MAX_FILTERS {
+        return Err(ApiError::invalid("Filters", "at most 10 filters"));
+    }
+    let mut matches_some = true;
+    for entry in wire {
+        if entry.values.len() > MAX_FILTERS {
+            return Err(ApiError::invalid("Filters", "at most 10 values per filter"));
+        }
+        matches_some &= add(&mut filter, &entry.key, entry.values)?;
+    }
+    Ok(matches_some.then_some(filter))
+}
+
+/// Adds one entry to `filter`; `false` when it excludes every keywarden key.
+fn add(filter: &mut KeyFilter, key: &str, values: Vec<String>) -> Result<bool, ApiError> {
+    if values.is_empty() {
+        return Ok(true);
+    }
+    let target = match key {
+        "KeyState" => enum_values::<KeyState>(key, &values, &mut filter.states)?,
+        "KeySpec" => enum_values::<KeySpec>(key, &values, &mut filter.specs)?,
+        "KeyUsage" => enum_values::<KeyUsage>(key, &values, &mut filter.usages)?,
+        "ProtectionLevel" => {
+            enum_values::<ProtectionLevel>(key, &values, &mut filter.protection_levels)?
+        }
+        "Creator" => &mut filter.creators,
+        "keyId" | "KeyId" => &mut filter.key_ids,
+        "AliasName" => &mut filter.alias_names,
+        "TagKey" => &mut filter.tag_keys,
+        "TagValue" => &mut filter.tag_values,
+        "CreatorType" => return creator_type(&values),
+        "DKMSInstanceId" => return Ok(false),
+        other => {
+            return Err(ApiError::invalid(
+                "Filters",
+                format!("{other:?} is not a filter key"),
+            ));
+        }
+    };
+    target.extend(values);
+    Ok(true)
+}
+
+/// Checks every value spells a `T`, then gives the dimension to extend.
+fn enum_values<'a, T: std::str::FromStr>(
+    key: &str,
+    values: &[String],
+    dimension: &'a mut Vec<String>,
+) -> Result<&'a mut Vec<String>, ApiError> {
+    match values.iter().find(|v| v.parse::<T>().is_err()) {
+        Some(bad) => Err(ApiError::invalid(
+            "Filters",
+            format!("{bad:?} is not a valid {key}"),
+        )),
+        None => Ok(dimension),
+    }
+}
+
+/// `CreatorType`: `User` or `Service`; keywarden keys are all user-created.
+fn creator_type(values: &[String]) -> Result<bool, ApiError> {
+    if let Some(bad) = values.iter().find(|v| *v != "User" && *v != "Service") {
+        return Err(ApiError::invalid(
+            "Filters",
+            format!("{bad:?} is not a valid CreatorType"),
+        ));
+    }
+    Ok(values.iter().any(|v| v == "User"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_filters() {
+        assert_eq!(filters(None).unwrap(), Some(KeyFilter::default()));
+        let f = filters(Some(
+            r#"[{"Key":"KeyState","Values":["Enabled","Disabled"]},
+                {"Key":"KeyState","Values":["PendingDeletion"]},
+                {"Key":"KeySpec","Values":["Aliyun_AES_256"]},
+                {"Key":"TagKey","Values":[]},
+                {"Key":"CreatorType","Values":["User"]}]"#,
+        ))
+        .unwrap()
+        .unwrap();
+        assert_eq!(f.states, ["Enabled", "Disabled", "PendingDeletion"]);
+        assert_eq!(f.specs, ["Aliyun_AES_256"]);
+        assert!(f.tag_keys.is_empty());
+        assert_eq!(
+            filters(Some(r#"[{"Key":"CreatorType","Values":["Service"]}]"#)).unwrap(),
+            None
+        );
+        assert_eq!(
+            filters(Some(r#"[{"Key":"DKMSInstanceId","Values":["kst-1"]}]"#)).unwrap(),
+            None
+        );
+        for bad in [
+            "{}",
+            "not json",
+            r#"[{"Key":"Color","Values":["red"]}]"#,
+            r#"[{"Key":"KeyState","Values":["enabled"]}]"#,
+            r#"[{"Key":"KeyState","Values":["Enabled"],"Extra":1}]"#,
+            r#"[{"Key":"KeyState","Values":[1]}]"#,
+        ] {
+            let e = filters(Some(bad)).unwrap_err();
+            assert_eq!(e.code(), "InvalidParameter", "{bad}");
+        }
+        let eleven = format!("[{}]", [r#"{"Key":"TagKey","Values":["a"]}"#; 11].join(","));
+        assert!(filters(Some(&eleven)).is_err());
+    }
 }

@@ -1,10 +1,12 @@
 //! SQL for the `keys` table: one row per customer master key.
 
-use rusqlite::{Connection, OptionalExtension, Row, params};
+use rusqlite::types::Value;
+use rusqlite::{Connection, OptionalExtension, Row, params, params_from_iter};
 
 use super::error::{SqlResultExt, SqliteStoreError};
+use super::query::Conditions;
 use super::{count_total, limit_offset, versions};
-use crate::{KeyRecord, Page, Paged, StoreError, StoreResult, VersionRecord};
+use crate::{KeyFilter, KeyRecord, Page, Paged, StoreError, StoreResult, VersionRecord};
 
 const INSERT: &str = "
 INSERT INTO keys (
@@ -36,11 +38,8 @@ macro_rules! key_columns {
 
 const SELECT_ONE: &str = concat!("SELECT ", key_columns!(), " FROM keys WHERE key_id = ?1");
 
-const SELECT_PAGE: &str = concat!(
-    "SELECT ",
-    key_columns!(),
-    " FROM keys ORDER BY creation_date, key_id LIMIT ?1 OFFSET ?2"
-);
+/// `SELECT <key columns> FROM keys`, to which callers append conditions and order.
+pub(super) const SELECT_KEYS: &str = concat!("SELECT ", key_columns!(), " FROM keys");
 
 /// Inserts a key and its first version (the caller provides the transaction).
 pub(super) fn create(conn: &Connection, key: &KeyRecord, first: &VersionRecord) -> StoreResult<()> {
@@ -137,18 +136,62 @@ pub(super) fn get(conn: &Connection, key_id: &str) -> StoreResult<Option<KeyReco
         .db()
 }
 
-/// A page of keys by creation date then id, and the number of keys.
-pub(super) fn list(conn: &Connection, page: Page) -> StoreResult<Paged<KeyRecord>> {
+/// A page of the keys matching `filter` by creation date then id, and their number.
+pub(super) fn list(
+    conn: &Connection,
+    filter: &KeyFilter,
+    page: Page,
+) -> StoreResult<Paged<KeyRecord>> {
     let (limit, offset) = limit_offset(page);
-    let items = conn
-        .prepare_cached(SELECT_PAGE)
+    let conditions = conditions(filter);
+    let filtered = conditions.where_sql();
+    let sql = format!("{SELECT_KEYS}{filtered} ORDER BY creation_date, key_id LIMIT ? OFFSET ?");
+    let params = conditions.params_with([Value::Integer(limit), Value::Integer(offset)]);
+    let items = select(conn, &sql, params)?;
+    let total = count_total(
+        conn,
+        &format!("SELECT COUNT(*) FROM keys{filtered}"),
+        params_from_iter(conditions.params_with([])),
+    )?;
+    Ok(Paged { items, total })
+}
+
+/// The `WHERE` conditions of a key filter: one per non-empty dimension.
+fn conditions(filter: &KeyFilter) -> Conditions {
+    let mut c = Conditions::new();
+    c.any_of("state IN ({list})", &filter.states);
+    c.any_of("key_spec IN ({list})", &filter.specs);
+    c.any_of("key_usage IN ({list})", &filter.usages);
+    c.any_of("protection_level IN ({list})", &filter.protection_levels);
+    c.any_of("creator IN ({list})", &filter.creators);
+    c.any_of("key_id IN ({list})", &filter.key_ids);
+    c.any_of(
+        "EXISTS (SELECT 1 FROM aliases a WHERE a.key_id = keys.key_id AND a.alias_name IN ({list}))",
+        &filter.alias_names,
+    );
+    c.any_of(
+        "EXISTS (SELECT 1 FROM key_tags t WHERE t.key_id = keys.key_id AND t.tag_key IN ({list}))",
+        &filter.tag_keys,
+    );
+    c.any_of(
+        "EXISTS (SELECT 1 FROM key_tags t WHERE t.key_id = keys.key_id AND t.tag_value IN ({list}))",
+        &filter.tag_values,
+    );
+    c
+}
+
+/// Runs a query selecting `key_columns!()`.
+pub(super) fn select(
+    conn: &Connection,
+    sql: &str,
+    params: Vec<Value>,
+) -> StoreResult<Vec<KeyRecord>> {
+    conn.prepare_cached(sql)
         .db()?
-        .query_map([limit, offset], from_row)
+        .query_map(params_from_iter(params), from_row)
         .db()?
         .collect::<rusqlite::Result<Vec<_>>>()
-        .db()?;
-    let total = count_total(conn, "SELECT COUNT(*) FROM keys", [])?;
-    Ok(Paged { items, total })
+        .db()
 }
 
 /// Reads a row selected with `key_columns!()`.

@@ -26,6 +26,11 @@ const READERS: usize = 4;
 /// How long a statement waits for a lock held by another process before failing.
 const BUSY_TIMEOUT: Duration = Duration::from_millis(5000);
 
+/// How long the post-destruction checkpoint waits for readers to leave the log. Short, because
+/// it holds the writer meanwhile; a checkpoint that cannot finish in time is left to the next
+/// one (the freed pages are zeroed in the database file either way).
+const CHECKPOINT_PATIENCE: Duration = Duration::from_millis(200);
+
 /// Prepared statements cached per connection (the store uses fewer than this).
 const STATEMENT_CACHE: usize = 64;
 
@@ -75,6 +80,24 @@ impl Pool {
     {
         let pool = Arc::clone(self);
         blocking(move || pool.read_now(work)).await
+    }
+
+    /// Copies the write-ahead log into the database file and truncates it, so that page images
+    /// written before a deletion do not outlive it in the log. Best effort: readers still using
+    /// the log after [`CHECKPOINT_PATIENCE`] leave it for a later checkpoint, and writes are
+    /// never held up longer than that.
+    pub(super) async fn checkpoint(self: &Arc<Self>) -> StoreResult<()> {
+        let pool = Arc::clone(self);
+        blocking(move || {
+            let conn = lock(&pool.writer);
+            conn.busy_timeout(CHECKPOINT_PATIENCE).db()?;
+            let done = conn
+                .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
+                .db();
+            conn.busy_timeout(BUSY_TIMEOUT).db()?;
+            done
+        })
+        .await
     }
 
     fn write_now<T>(&self, work: impl FnOnce(&Connection) -> StoreResult<T>) -> StoreResult<T> {
@@ -136,10 +159,12 @@ where
 }
 
 /// Per-connection settings: durable commits, enforced foreign keys, patience with other
-/// processes' locks.
+/// processes' locks, and `secure_delete` so that deleted rows (destroyed key material) are
+/// overwritten with zeros in the file instead of lingering in free pages.
 fn configure(conn: &Connection) -> StoreResult<()> {
     conn.busy_timeout(BUSY_TIMEOUT).db()?;
     conn.pragma_update(None, "synchronous", "FULL").db()?;
+    conn.pragma_update(None, "secure_delete", "ON").db()?;
     conn.pragma_update(None, "foreign_keys", "ON").db()?;
     conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
     Ok(())

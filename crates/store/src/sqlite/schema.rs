@@ -14,7 +14,7 @@ use super::error::{SqlResultExt, SqliteStoreError};
 use crate::StoreResult;
 
 /// Migration steps; step `n` (0-based) takes the schema from version `n` to `n + 1`.
-const MIGRATIONS: &[&str] = &[V1_INITIAL];
+const MIGRATIONS: &[&str] = &[V1_INITIAL, V2_LIFECYCLE];
 
 /// Version 1: keys, versions, aliases, tags and access keys.
 const V1_INITIAL: &str = "
@@ -72,6 +72,32 @@ CREATE TABLE access_keys (
 ) STRICT;
 ";
 
+/// Version 2, the key lifecycle:
+///
+/// - partial indexes that find due work without scanning every key: keys waiting to be
+///   destroyed by `delete_date`, keys with automatic rotation by `next_rotation_date` (the
+///   literals of their `WHERE` clauses are repeated in the queries of module `lifecycle`, so
+///   that SQLite can use them);
+/// - `key_versions.seq`, the 1-based position of a version among its key's versions in the
+///   order they were added (existing rows numbered by creation date then id). Versions are
+///   never deleted one at a time, so `seq` is dense: a page of versions is an index seek
+///   (`seq > offset`) and a key's number of versions is `MAX(seq)`, whatever that number is.
+const V2_LIFECYCLE: &str = "
+CREATE INDEX keys_due_deletion ON keys (delete_date, key_id)
+    WHERE state = 'PendingDeletion';
+CREATE INDEX keys_due_rotation ON keys (next_rotation_date, key_id)
+    WHERE automatic_rotation = 'Enabled' AND state = 'Enabled';
+
+ALTER TABLE key_versions ADD COLUMN seq INTEGER NOT NULL DEFAULT 0;
+UPDATE key_versions SET seq = numbered.n
+    FROM (SELECT version_id,
+                 ROW_NUMBER() OVER (PARTITION BY key_id ORDER BY creation_date, version_id) AS n
+          FROM key_versions) AS numbered
+    WHERE key_versions.version_id = numbered.version_id;
+CREATE UNIQUE INDEX key_versions_by_seq ON key_versions (key_id, seq);
+DROP INDEX key_versions_by_key;
+";
+
 /// The schema version this build creates and understands.
 #[allow(clippy::cast_possible_wrap)] // a handful of steps, far below i64::MAX
 pub(super) const CURRENT_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -97,4 +123,74 @@ pub(super) fn migrate(conn: &mut Connection) -> StoreResult<()> {
         tx.pragma_update(None, "user_version", known).db()?;
     }
     tx.commit().db()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A version-1 file migrates: its versions are numbered per key by creation date then id,
+    /// and a version added afterwards comes last.
+    #[test]
+    fn v1_versions_are_numbered_by_creation_date() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch(V1_INITIAL).unwrap();
+        conn.pragma_update(None, "user_version", 1).unwrap();
+        conn.execute_batch(
+            "INSERT INTO keys VALUES ('k', '', 's', 'u', 'o', 'p', 'Enabled', 'c', 0, 'b', 0,
+                                      'Disabled', NULL, NULL, NULL, 0, '', NULL, 0);
+             INSERT INTO keys VALUES ('j', '', 's', 'u', 'o', 'p', 'Enabled', 'c', 0, 'x', 0,
+                                      'Disabled', NULL, NULL, NULL, 0, '', NULL, 0);
+             INSERT INTO key_versions VALUES ('c', 'k', 30, x'00');
+             INSERT INTO key_versions VALUES ('b', 'k', 10, x'00');
+             INSERT INTO key_versions VALUES ('a', 'k', 20, x'00');
+             INSERT INTO key_versions VALUES ('a2', 'k', 20, x'00');
+             INSERT INTO key_versions VALUES ('x', 'j', 5, x'00');",
+        )
+        .unwrap();
+        migrate(&mut conn).unwrap();
+        let numbered = |conn: &Connection| -> Vec<(String, String, i64)> {
+            conn.prepare("SELECT key_id, version_id, seq FROM key_versions ORDER BY key_id, seq")
+                .unwrap()
+                .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+                .unwrap()
+                .collect::<Result<_, _>>()
+                .unwrap()
+        };
+        let expected = [
+            ("j", "x", 1),
+            ("k", "b", 1),
+            ("k", "a", 2),
+            ("k", "a2", 3),
+            ("k", "c", 4),
+        ];
+        let expected: Vec<(String, String, i64)> = expected
+            .iter()
+            .map(|(k, v, n)| ((*k).to_owned(), (*v).to_owned(), *n))
+            .collect();
+        assert_eq!(numbered(&conn), expected);
+
+        let tx = conn.transaction().unwrap();
+        super::super::versions::insert(
+            &tx,
+            &crate::VersionRecord {
+                key_id: "k".into(),
+                version_id: "new".into(),
+                creation_date: 1,
+                sealed_material: vec![1],
+            },
+        )
+        .unwrap();
+        let page = super::super::versions::list(
+            &tx,
+            "k",
+            crate::Page {
+                offset: 3,
+                limit: 10,
+            },
+        )
+        .unwrap();
+        let ids: Vec<&str> = page.items.iter().map(|v| v.version_id.as_str()).collect();
+        assert_eq!((ids, page.total), (vec!["c", "new"], 5));
+    }
 }
