@@ -16,7 +16,12 @@ pub fn run(client_args: &ClientArgs, args: BenchArgs) -> anyhow::Result<()> {
     }
 }
 
-fn range(client_args: &ClientArgs, file: &std::path::Path, reads: u32, size: u64) -> anyhow::Result<()> {
+fn range(
+    client_args: &ClientArgs,
+    file: &std::path::Path,
+    reads: u32,
+    size: u64,
+) -> anyhow::Result<()> {
     let client = crate::kms::client(client_args)?;
     let wrapper = KmsWrapper::new(&client);
     let opened = Instant::now();
@@ -39,7 +44,12 @@ fn range(client_args: &ClientArgs, file: &std::path::Path, reads: u32, size: u64
         anyhow::ensure!(n == size.min(total - offset), "short read at {offset}");
     }
     times.sort_by(f64::total_cmp);
-    let pct = |p: f64| times.get(((times.len() as f64 - 1.0) * p) as usize).copied().unwrap_or(0.0);
+    let pct = |p: f64| {
+        times
+            .get(((times.len() as f64 - 1.0) * p) as usize)
+            .copied()
+            .unwrap_or(0.0)
+    };
     println!(
         "{}",
         serde_json::json!({

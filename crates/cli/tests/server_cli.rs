@@ -1,6 +1,7 @@
 //! End-to-end: `keywarden serve` and `keywarden kms` as a user runs them, with the profile the
 //! server writes, exit codes, durability across SIGKILL, and graceful SIGTERM.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod common;
 
 use common::{Server, field};

@@ -1,6 +1,7 @@
 //! The conformance suite against [`SqliteStore`] on real files, plus what only SQLite has:
 //! durability across reopen, WAL on disk, idempotent migrations, and large version lists.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 use std::error::Error;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

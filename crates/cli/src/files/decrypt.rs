@@ -105,9 +105,13 @@ impl Job<'_> {
     /// the range touches (each verified before it is written).
     fn range(&self, src: &Path, dst: &Path, offset: u64, len: u64) -> anyhow::Result<()> {
         if src == Path::new("-") {
-            return Err(crate::exit::fail(crate::exit::USAGE, "--offset/--length need a file, not stdin"));
+            return Err(crate::exit::fail(
+                crate::exit::USAGE,
+                "--offset/--length need a file, not stdin",
+            ));
         }
-        let file = std::fs::File::open(src).map_err(|e| std::io::Error::new(e.kind(), format!("{}: {e}", src.display())))?;
+        let file = std::fs::File::open(src)
+            .map_err(|e| std::io::Error::new(e.kind(), format!("{}: {e}", src.display())))?;
         let mut reader = RangeReader::open(self.wrapper, file)?;
         let mut out = Output::open(dst, self.force, 0o600)?;
         reader.read_range(offset, len, &mut out)?;
