@@ -217,6 +217,14 @@ impl Realm {
         format!("acs:kms:{}:{}:key/{key_id}", self.region, self.account)
     }
 
+    /// False for a KMS ARN (`acs:kms:<region>:<account>:...`) of another region or account;
+    /// true for anything else (ids and aliases carry no realm).
+    pub fn owns_arn(&self, reference: &str) -> bool {
+        let Some(rest) = reference.strip_prefix("acs:kms:") else { return true };
+        let mut parts = rest.splitn(3, ':');
+        parts.next() == Some(self.region.as_str()) && parts.next() == Some(self.account.as_str())
+    }
+
     /// `acs:kms:<region>:<account>:<alias_name>`.
     pub fn alias_arn(&self, alias_name: &str) -> String {
         format!("acs:kms:{}:{}:{alias_name}", self.region, self.account)
@@ -269,6 +277,17 @@ mod tests {
             KeyRef::Alias("alias/x".into())
         );
         assert_eq!(KeyRef::parse("abc"), KeyRef::Id("abc".into()));
+    }
+
+    #[test]
+    fn arn_realm() {
+        let realm = Realm { region: "local".into(), account: "123".into() };
+        assert!(realm.owns_arn("acs:kms:local:123:key/abc"));
+        assert!(realm.owns_arn("abc"));
+        assert!(realm.owns_arn("alias/x"));
+        assert!(!realm.owns_arn("acs:kms:local:999:key/abc"));
+        assert!(!realm.owns_arn("acs:kms:cn-hangzhou:123:key/abc"));
+        assert!(!realm.owns_arn("acs:kms:local"));
     }
 
     #[test]

@@ -161,7 +161,7 @@ fn header_claim(req: &ApiRequest, header: &str, v4: bool) -> Result<Claim, ApiEr
 fn verify_signature(req: &ApiRequest, claim: &Claim, secret: &str) -> Result<(), ApiError> {
     let signed = SignedRequest {
         method: &req.method,
-        params: &req.params,
+        params: req.query_params(),
         headers: &req.headers,
         body_sha256: &req.body_sha256,
     };

@@ -94,10 +94,24 @@ pub async fn open(
     let root = root_key(&data_dir.join("root.key"))?;
     let realm = instance(&data_dir.join("instance.json"), region)?;
     let db = data_dir.join("keywarden.db");
+    // SQLite gives its -wal, -shm and side files the mode of the database file: make it private.
+    for file in [db.clone(), data_dir.join("keywarden.db.nonces")] {
+        ensure_private_file(&file).map_err(io_err(&file))?;
+    }
     let store: Arc<dyn KeyStore> = Arc::new(SqliteStore::open(&db).await?);
     let kms = Arc::new(Kms::new(store, root, realm, Arc::new(SystemClock), opts));
     admin_credentials(&kms, &data_dir.join("credentials.json")).await?;
     Ok(kms)
+}
+
+/// Creates an empty file with mode 0600 if `path` does not exist.
+fn ensure_private_file(path: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::OpenOptionsExt;
+    match std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path) {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(e),
+    }
 }
 
 fn root_key(path: &Path) -> Result<RootKey, BootstrapError> {

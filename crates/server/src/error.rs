@@ -49,6 +49,9 @@ pub enum ApiError {
     /// Unknown action.
     #[error("Specified api is not found, please check your url and method.")]
     ActionNotFound,
+    /// The request body is larger than the server accepts.
+    #[error("The request body is larger than {0} bytes.")]
+    BodyTooLarge(usize),
     /// HTTP method other than GET/POST.
     #[error("This http method is not supported.")]
     UnsupportedMethod,
@@ -122,6 +125,7 @@ impl ApiError {
             | DryRun
             | Throttling => StatusCode::BAD_REQUEST,
             UnsupportedMethod | AccessKeyInactive | NoPermission => StatusCode::FORBIDDEN,
+            BodyTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ActionNotFound | AccessKeyNotFound | KeyNotFound | KeyVersionNotFound
             | AliasNotFound => StatusCode::NOT_FOUND,
             KeyStateRejected(_) | StateModifiedFailed | DeletionProtected => StatusCode::CONFLICT,
@@ -144,6 +148,7 @@ impl ApiError {
             InvalidVersion => "InvalidVersion",
             ActionNotFound => "InvalidAction.NotFound",
             UnsupportedMethod => "UnsupportedHTTPMethod",
+            BodyTooLarge(_) => "RequestEntityTooLarge",
             AccessKeyNotFound => "InvalidAccessKeyId.NotFound",
             AccessKeyInactive => "Forbidden.AccessKey",
             NoPermission => "Forbidden.NoPermission",

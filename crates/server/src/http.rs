@@ -7,11 +7,11 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use axum::Router;
-use axum::body::Bytes;
-use axum::extract::{ConnectInfo, DefaultBodyLimit, State};
+use axum::body::{Body, Bytes};
+use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{any, get};
 use serde_json::{Value, json};
 
 use crate::auth::{self, Caller};
@@ -26,10 +26,9 @@ pub const MAX_BODY_BYTES: usize = 64 * 1024;
 /// The router over shared state.
 pub fn router(kms: Arc<Kms>) -> Router {
     Router::new()
-        .route("/", get(api).post(api))
+        .route("/", any(api))
         .route("/health", get(health))
         .fallback(not_found)
-        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(kms)
 }
 
@@ -46,64 +45,98 @@ async fn not_found(method: Method) -> Response {
     error_response(&err, &new_request_id())
 }
 
+/// What one API call did: for the answer, the log and the audit trail.
+pub struct Exchange {
+    /// The request id (also in the answer).
+    pub request_id: String,
+    /// The action, or `-` when the request could not be parsed.
+    pub action: String,
+    /// Who made it, once authenticated.
+    pub caller: Option<Caller>,
+    /// The peer address.
+    pub peer: SocketAddr,
+    /// The body to answer, or the error.
+    pub result: Result<ops::Body, ApiError>,
+}
+
 async fn api(
     State(kms): State<Arc<Kms>>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     method: Method,
     uri: Uri,
     headers: HeaderMap,
-    body: Bytes,
+    body: Body,
 ) -> Response {
     let started = Instant::now();
-    let request_id = new_request_id();
-    let headers = lower_headers(&headers);
-    let outcome = handle(&kms, method.as_str(), uri.query(), headers, &body, peer).await;
-    let (status, action, caller) = match &outcome {
-        Ok((action, caller, _)) => (
-            StatusCode::OK,
-            action.clone(),
-            Some(caller.access_key_id.clone()),
-        ),
-        Err((action, e)) => (e.status(), action.clone(), None),
+    let mut ex = Exchange {
+        request_id: new_request_id(),
+        action: "-".into(),
+        caller: None,
+        peer,
+        result: Ok(ops::Body::new()),
     };
-    if let Err((_, ApiError::Internal(detail))) = &outcome {
-        tracing::error!(request_id, action, error = %detail, "internal failure");
-    }
-    tracing::info!(
-        request_id, action, status = status.as_u16(), access_key = caller.as_deref().unwrap_or("-"),
-        peer = %peer, micros = started.elapsed().as_micros() as u64, "api"
-    );
-    match outcome {
-        Ok((_, _, mut body)) => {
-            body.insert("RequestId".into(), Value::String(request_id.clone()));
-            json_response(StatusCode::OK, &Value::Object(body), Some(&request_id))
+    ex.result = match read_body(&method, &headers, body).await {
+        Ok(bytes) => handle(&kms, &mut ex, method.as_str(), uri.query(), lower_headers(&headers), &bytes).await,
+        Err(e) => Err(e),
+    };
+    log(&ex, started);
+    match ex.result {
+        Ok(mut body) => {
+            body.insert("RequestId".into(), Value::String(ex.request_id.clone()));
+            json_response(StatusCode::OK, &Value::Object(body), Some(&ex.request_id))
         }
-        Err((_, e)) => error_response(&e, &request_id),
+        Err(e) => error_response(&e, &ex.request_id),
     }
 }
 
-type Outcome = Result<(String, Caller, ops::Body), (String, ApiError)>;
+/// Checks the method and reads the body, refusing more than [`MAX_BODY_BYTES`].
+async fn read_body(method: &Method, headers: &HeaderMap, body: Body) -> Result<Bytes, ApiError> {
+    if method != Method::GET && method != Method::POST {
+        return Err(ApiError::UnsupportedMethod);
+    }
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > MAX_BODY_BYTES as u64) {
+        return Err(ApiError::BodyTooLarge(MAX_BODY_BYTES));
+    }
+    axum::body::to_bytes(body, MAX_BODY_BYTES)
+        .await
+        .map_err(|_| ApiError::BodyTooLarge(MAX_BODY_BYTES))
+}
+
+fn log(ex: &Exchange, started: Instant) {
+    let status = match &ex.result {
+        Ok(_) => StatusCode::OK,
+        Err(e) => e.status(),
+    };
+    if let Err(ApiError::Internal(detail)) = &ex.result {
+        tracing::error!(request_id = ex.request_id, action = ex.action, error = %detail, "internal failure");
+    }
+    let access_key = ex.caller.as_ref().map_or("-", |c| c.access_key_id.as_str());
+    tracing::info!(
+        request_id = ex.request_id, action = ex.action, status = status.as_u16(), access_key,
+        peer = %ex.peer, micros = started.elapsed().as_micros() as u64, "api"
+    );
+}
 
 async fn handle(
     kms: &Kms,
+    ex: &mut Exchange,
     method: &str,
     query: Option<&str>,
     headers: Vec<(String, String)>,
     body: &[u8],
-    peer: SocketAddr,
-) -> Outcome {
-    let req = ApiRequest::parse(method, query, headers, body, Some(peer))
-        .map_err(|e| (String::from("-"), e))?;
-    let action = req.action().unwrap_or("-").to_owned();
-    let fail = |e| (action.clone(), e);
-    let caller = auth::authenticate(kms, &req).await.map_err(fail)?;
+) -> Result<ops::Body, ApiError> {
+    let req = ApiRequest::parse(method, query, headers, body, Some(ex.peer))?;
+    ex.action = req.action().unwrap_or("-").to_owned();
+    let caller = auth::authenticate(kms, &req).await?;
+    let caller = ex.caller.insert(caller);
     if req.version() != Some(KMS_VERSION) {
-        return Err(fail(ApiError::InvalidVersion));
+        return Err(ApiError::InvalidVersion);
     }
-    let result = ops::dispatch(kms, &caller, &action, &req)
-        .await
-        .map_err(fail)?;
-    Ok((action, caller, result))
+    ops::dispatch(kms, caller, &ex.action, &req).await
 }
 
 fn lower_headers(headers: &HeaderMap) -> Vec<(String, String)> {

@@ -136,6 +136,9 @@ impl Kms {
 
     /// Resolves a `KeyId` parameter (id, alias or ARN) to the key record.
     pub async fn resolve(&self, key_ref: &str) -> Result<Arc<KeyRecord>, ApiError> {
+        if !self.realm.owns_arn(key_ref) {
+            return Err(ApiError::KeyNotFound);
+        }
         match KeyRef::parse(key_ref) {
             KeyRef::Id(id) => self.key(&id).await,
             KeyRef::Alias(name) => {

@@ -26,8 +26,10 @@ const PROTOCOL_PARAMS: &[&str] = &[
 pub struct ApiRequest {
     /// `GET` or `POST`.
     pub method: String,
-    /// Decoded query and form-body parameters, in arrival order.
+    /// Decoded query and form-body parameters, in arrival order (query first).
     pub params: Vec<(String, String)>,
+    /// How many of `params` came from the query string (the rest came from a form body).
+    pub query_len: usize,
     /// Headers with lower-case names.
     pub headers: Vec<(String, String)>,
     /// Hex SHA-256 of the body.
@@ -53,6 +55,7 @@ impl ApiRequest {
                 && v.to_ascii_lowercase()
                     .starts_with("application/x-www-form-urlencoded")
         });
+        let query_len = params.len();
         if is_form && !body.is_empty() {
             let text = std::str::from_utf8(body)
                 .map_err(|_| ApiError::ParseParameters("body is not UTF-8".into()))?;
@@ -69,10 +72,17 @@ impl ApiRequest {
         Ok(Self {
             method: method.to_owned(),
             params,
+            query_len,
             headers,
             body_sha256: keywarden_core::sign::sha256_hex(body),
             peer,
         })
+    }
+
+    /// The parameters of the query string alone: what ACS3 and ACS4 sign as the canonical query
+    /// (their body is covered by `x-acs-content-sha256`; RPC v1 signs query and body alike).
+    pub fn query_params(&self) -> &[(String, String)] {
+        self.params.get(..self.query_len).unwrap_or(&self.params)
     }
 
     /// The first value of header `name` (lower-case).

@@ -11,9 +11,10 @@
 //! **One process per file.** The SQLite store serves a single server process. Several processes
 //! on one file would stay consistent (SQLite locks the file, and key updates, rotations and
 //! destructions are compare-and-set inside immediate transactions, so lifecycle work happens
-//! exactly once whichever process does it), but signature nonces are *not* in the file: they live
-//! in this process's memory (module `nonces`), which is the whole nonce window only when one
-//! process serves the API. Deployments with several server nodes use a shared networked store.
+//! exactly once whichever process does it), but signature nonces are checked in this process's
+//! memory (module `nonces`, backed by the side file `<db>.nonces` so the window survives a
+//! restart), which is the whole nonce window only when one process serves the API. Deployments
+//! with several server nodes use a shared networked store.
 //!
 //! **Crypto-shredding.** Connections run with `secure_delete`, so a destroyed key's rows are
 //! overwritten with zeros in the file, and `destroy_key` then checkpoints and truncates the
@@ -65,10 +66,19 @@ impl SqliteStore {
         let pool = tokio::task::spawn_blocking(move || Pool::open(&owned))
             .await
             .map_err(error::join_failed)??;
+        let side = nonces::side_path(path);
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+            .unwrap_or_default();
+        let nonces = tokio::task::spawn_blocking(move || NonceWindow::open(&side, now))
+            .await
+            .map_err(error::join_failed)?
+            .map_err(|e| crate::StoreError::Backend(Box::new(e)))?;
         Ok(SqliteStore {
             path: path.to_path_buf(),
             pool: Arc::new(pool),
-            nonces: NonceWindow::new(),
+            nonces,
         })
     }
 
@@ -253,7 +263,9 @@ impl KeyStore for SqliteStore {
     }
 
     async fn remember_nonce(&self, nonce: &str, expires_at: i64, now: i64) -> StoreResult<bool> {
-        Ok(self.nonces.remember(nonce, expires_at, now))
+        self.nonces
+            .remember(nonce, expires_at, now)
+            .map_err(|e| crate::StoreError::Backend(Box::new(e)))
     }
 }
 

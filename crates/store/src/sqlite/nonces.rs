@@ -1,16 +1,22 @@
-//! The signature-nonce window of a SQLite store, kept in process memory.
+//! The signature-nonce window of a SQLite store: an in-memory map (the check) backed by a side
+//! file, `<db>.nonces` (so a captured request cannot be replayed after a restart).
 //!
-//! Writing every nonce to SQLite would put an fsync on the path of every API request. The SQLite
-//! store serves exactly one server process, so that process's memory *is* the whole nonce window:
-//! no other node can see a nonce it missed. A restart forgets the window; requests signed before
-//! the restart stay bounded by their timestamp window, which the server checks separately.
+//! Writing every nonce to the main database would put an fsync on the path of every API request.
+//! The side file is its own SQLite database in WAL mode with `synchronous=OFF`: a commit is a
+//! `write()` into the OS page cache, which survives the process being killed (SIGKILL, crash,
+//! restart) though not a power loss, after which the machine's restart outlasts most of the
+//! 15-minute window anyway. At open, the unexpired nonces are loaded back into memory.
 //!
+//! The SQLite store serves one server process, so that process's map is the whole window.
 //! Memory stays proportional to the live window: once the map has grown to twice its size after
-//! the last purge (and at least [`MIN_PURGE_AT`] entries), expired nonces are dropped. That is
-//! amortised O(1) per request.
+//! the last purge (and at least [`MIN_PURGE_AT`] entries), expired nonces are dropped from the map
+//! and the file. That is amortised O(1) per request.
 
 use std::collections::HashMap;
+use std::path::Path;
 use std::sync::Mutex;
+
+use rusqlite::{Connection, params};
 
 use super::pool::lock;
 
@@ -27,22 +33,50 @@ pub(super) struct NonceWindow {
 struct Nonces {
     expiry: HashMap<String, i64>,
     purge_at: usize,
+    file: Option<Connection>,
+}
+
+/// The side file beside the database at `db`.
+pub(super) fn side_path(db: &Path) -> std::path::PathBuf {
+    let mut name = db.file_name().map(|n| n.to_os_string()).unwrap_or_default();
+    name.push(".nonces");
+    db.with_file_name(name)
 }
 
 impl NonceWindow {
-    /// An empty window.
+    /// An empty window kept in memory only (tests).
+    #[cfg(test)]
     pub(super) fn new() -> Self {
-        NonceWindow {
-            inner: Mutex::new(Nonces {
-                expiry: HashMap::new(),
-                purge_at: MIN_PURGE_AT,
-            }),
-        }
+        Self::with(HashMap::new(), None)
+    }
+
+    fn with(expiry: HashMap<String, i64>, file: Option<Connection>) -> Self {
+        let purge_at = expiry.len().saturating_mul(2).max(MIN_PURGE_AT);
+        NonceWindow { inner: Mutex::new(Nonces { expiry, purge_at, file }) }
+    }
+
+    /// Opens (creating) the side file at `path` and loads the nonces still live at `now`.
+    pub(super) fn open(path: &Path, now: i64) -> rusqlite::Result<Self> {
+        let conn = Connection::open(path)?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "OFF")?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        conn.execute_batch(
+            "CREATE TABLE IF NOT EXISTS nonces (nonce TEXT PRIMARY KEY, expires_at INTEGER NOT NULL) WITHOUT ROWID;
+             CREATE INDEX IF NOT EXISTS nonces_expiry ON nonces (expires_at);",
+        )?;
+        conn.execute("DELETE FROM nonces WHERE expires_at <= ?1", params![now])?;
+        let expiry = {
+            let mut stmt = conn.prepare("SELECT nonce, expires_at FROM nonces")?;
+            let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?;
+            rows.collect::<rusqlite::Result<HashMap<_, _>>>()?
+        };
+        Ok(Self::with(expiry, Some(conn)))
     }
 
     /// Records `nonce` until `expires_at`; `false` if it is already recorded and not expired at
     /// `now` (a replay).
-    pub(super) fn remember(&self, nonce: &str, expires_at: i64, now: i64) -> bool {
+    pub(super) fn remember(&self, nonce: &str, expires_at: i64, now: i64) -> rusqlite::Result<bool> {
         lock(&self.inner).remember(nonce, expires_at, now)
     }
 
@@ -54,21 +88,29 @@ impl NonceWindow {
 }
 
 impl Nonces {
-    fn remember(&mut self, nonce: &str, expires_at: i64, now: i64) -> bool {
+    fn remember(&mut self, nonce: &str, expires_at: i64, now: i64) -> rusqlite::Result<bool> {
         if self.expiry.get(nonce).is_some_and(|&until| until > now) {
-            return false;
+            return Ok(false);
+        }
+        if let Some(conn) = &self.file {
+            conn.prepare_cached("INSERT OR REPLACE INTO nonces (nonce, expires_at) VALUES (?1, ?2)")?
+                .execute(params![nonce, expires_at])?;
         }
         self.expiry.insert(nonce.to_owned(), expires_at);
         if self.expiry.len() >= self.purge_at {
-            self.purge(now);
+            self.purge(now)?;
         }
-        true
+        Ok(true)
     }
 
     /// Drops expired nonces and sets the next purge at twice what is left.
-    fn purge(&mut self, now: i64) {
+    fn purge(&mut self, now: i64) -> rusqlite::Result<()> {
         self.expiry.retain(|_, until| *until > now);
         self.purge_at = self.expiry.len().saturating_mul(2).max(MIN_PURGE_AT);
+        if let Some(conn) = &self.file {
+            conn.execute("DELETE FROM nonces WHERE expires_at <= ?1", params![now])?;
+        }
+        Ok(())
     }
 }
 
@@ -76,20 +118,39 @@ impl Nonces {
 mod tests {
     use super::*;
 
+    impl NonceWindow {
+        fn remember_ok(&self, nonce: &str, expires_at: i64, now: i64) -> bool {
+            self.remember(nonce, expires_at, now).unwrap()
+        }
+    }
+
+    #[test]
+    fn window_survives_reopen_and_forgets_expired() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = side_path(&dir.path().join("k.db"));
+        let w = NonceWindow::open(&path, 0).unwrap();
+        assert!(w.remember_ok("live", 100, 0));
+        assert!(w.remember_ok("old", 5, 0));
+        drop(w);
+        let w = NonceWindow::open(&path, 10).unwrap();
+        assert!(!w.remember_ok("live", 200, 10), "a replay after restart is refused");
+        assert!(w.remember_ok("old", 200, 10), "expired nonces are forgotten");
+    }
+
     #[test]
     fn replay_inside_window_is_refused() {
         let window = NonceWindow::new();
-        assert!(window.remember("n", 100, 10));
-        assert!(!window.remember("n", 100, 99));
-        assert!(window.remember("other", 100, 10));
+        assert!(window.remember_ok("n", 100, 10));
+        assert!(!window.remember_ok("n", 100, 99));
+        assert!(window.remember_ok("other", 100, 10));
     }
 
     #[test]
     fn expired_nonce_is_accepted_again() {
         let window = NonceWindow::new();
-        assert!(window.remember("n", 100, 10));
-        assert!(window.remember("n", 200, 100));
-        assert!(!window.remember("n", 300, 150));
+        assert!(window.remember_ok("n", 100, 10));
+        assert!(window.remember_ok("n", 200, 100));
+        assert!(!window.remember_ok("n", 300, 150));
     }
 
     #[test]
@@ -98,7 +159,7 @@ mod tests {
         for i in 0..100_000 {
             // Each nonce lives for 10 seconds; one request per second-tick of 100 nonces.
             let now = i / 100;
-            assert!(window.remember(&format!("n{i}"), now + 10, now));
+            assert!(window.remember_ok(&format!("n{i}"), now + 10, now));
         }
         // About 1,000 nonces are live at the end; the purge bound is twice that plus slack.
         assert!(window.held() <= 4 * MIN_PURGE_AT, "held {}", window.held());
@@ -107,10 +168,10 @@ mod tests {
     #[test]
     fn purge_never_forgets_a_live_nonce() {
         let window = NonceWindow::new();
-        assert!(window.remember("keep", 1_000_000, 0));
+        assert!(window.remember_ok("keep", 1_000_000, 0));
         for i in 0..10_000 {
-            assert!(window.remember(&format!("n{i}"), 1, 0));
+            assert!(window.remember_ok(&format!("n{i}"), 1, 0));
         }
-        assert!(!window.remember("keep", 1_000_000, 5));
+        assert!(!window.remember_ok("keep", 1_000_000, 5));
     }
 }
