@@ -23,6 +23,9 @@ use crate::request::ApiRequest;
 /// Largest request body accepted (the API carries parameters in the query; bodies are small).
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
+/// How much of an oversized body is read and discarded before answering.
+const DRAIN_BYTES: usize = 1 << 20;
+
 /// The router over shared state.
 pub fn router(kms: Arc<Kms>) -> Router {
     Router::new()
@@ -98,12 +101,14 @@ async fn read_body(method: &Method, headers: &HeaderMap, body: Body) -> Result<B
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|n| n > MAX_BODY_BYTES as u64) {
-        return Err(ApiError::BodyTooLarge(MAX_BODY_BYTES));
+    let too_large = declared.is_some_and(|n| n > MAX_BODY_BYTES as u64);
+    let limit = if too_large { DRAIN_BYTES } else { MAX_BODY_BYTES };
+    match axum::body::to_bytes(body, limit).await {
+        Ok(bytes) if !too_large => Ok(bytes),
+        // Read (and drop) a moderately oversized body so the client sees the answer instead of a
+        // reset; beyond DRAIN_BYTES the connection is simply closed after the answer.
+        _ => Err(ApiError::BodyTooLarge(MAX_BODY_BYTES)),
     }
-    axum::body::to_bytes(body, MAX_BODY_BYTES)
-        .await
-        .map_err(|_| ApiError::BodyTooLarge(MAX_BODY_BYTES))
 }
 
 fn log(ex: &Exchange, started: Instant) {
