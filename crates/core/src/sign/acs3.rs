@@ -7,7 +7,7 @@
 //! The canonical request is [`super::canonical_request`] over the headers named in
 //! `SignedHeaders` (the SDK signs all of them, `accept` and `user-agent` included).
 
-use super::{MissingHeader, SignedRequest, canonical_request, hmac_sha256, sha256_hex};
+use super::{MissingHeader, SignedRequest, hmac_sha256};
 
 /// The algorithm name in the `Authorization` header.
 pub const ALGORITHM: &str = "ACS3-HMAC-SHA256";
@@ -17,8 +17,7 @@ pub fn string_to_sign(
     req: &SignedRequest<'_>,
     signed_headers: &[String],
 ) -> Result<String, MissingHeader> {
-    let canonical = canonical_request(req, signed_headers, true)?;
-    Ok(format!("{ALGORITHM}\n{}", sha256_hex(canonical.as_bytes())))
+    super::header_string_to_sign(ALGORITHM, req, signed_headers)
 }
 
 /// The hex signature of `string_to_sign` under `secret`.
@@ -29,6 +28,7 @@ pub fn sign(secret: &str, string_to_sign: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::super::percent::decode_form;
+    use super::super::sha256_hex;
     use super::*;
 
     fn headers(text: &str) -> Vec<(String, String)> {

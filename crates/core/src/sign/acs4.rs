@@ -7,7 +7,7 @@
 //! Signature = hex(HMAC(kSigning, "ACS4-HMAC-SHA256\n" + hex(sha256(CanonicalRequest))))
 //! ```
 
-use super::{MissingHeader, SignedRequest, canonical_request, hmac_sha256, sha256_hex};
+use super::{MissingHeader, SignedRequest, hmac_sha256};
 
 /// The algorithm name in the `Authorization` header.
 pub const ALGORITHM: &str = "ACS4-HMAC-SHA256";
@@ -45,8 +45,7 @@ pub fn string_to_sign(
     req: &SignedRequest<'_>,
     signed_headers: &[String],
 ) -> Result<String, MissingHeader> {
-    let canonical = canonical_request(req, signed_headers, true)?;
-    Ok(format!("{ALGORITHM}\n{}", sha256_hex(canonical.as_bytes())))
+    super::header_string_to_sign(ALGORITHM, req, signed_headers)
 }
 
 /// The signing key for `scope`.
@@ -71,6 +70,7 @@ pub fn sign(secret: &str, scope: &Scope, string_to_sign: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::super::percent::decode_form;
+    use super::super::sha256_hex;
     use super::*;
 
     #[test]

@@ -63,21 +63,25 @@ impl SignedRequest<'_> {
     }
 }
 
-/// Builds the canonical request shared by ACS3 and ACS4.
-///
-/// `encode_keys` percent-encodes query keys (ACS4 does; ACS3's SDK does not, which is the same
-/// for the alphanumeric names KMS uses, so the server encodes them for both).
+/// `<algorithm>\n<hex sha256 of the canonical request>`: the string-to-sign of ACS3 and ACS4.
+pub fn header_string_to_sign(
+    algorithm: &str,
+    req: &SignedRequest<'_>,
+    signed_headers: &[String],
+) -> Result<String, MissingHeader> {
+    let canonical = canonical_request(req, signed_headers)?;
+    Ok(format!("{algorithm}\n{}", sha256_hex(canonical.as_bytes())))
+}
+
+/// Builds the canonical request shared by ACS3 and ACS4. Query keys are percent-encoded (ACS4's
+/// SDK does; ACS3's does not, which is the same for the alphanumeric names the APIs use).
 pub fn canonical_request(
     req: &SignedRequest<'_>,
     signed_headers: &[String],
-    encode_keys: bool,
 ) -> Result<String, MissingHeader> {
     use percent::enc;
-    let mut query: Vec<(String, String)> = req
-        .params
-        .iter()
-        .map(|(k, v)| (if encode_keys { enc(k) } else { k.clone() }, enc(v)))
-        .collect();
+    let mut query: Vec<(String, String)> =
+        req.params.iter().map(|(k, v)| (enc(k), enc(v))).collect();
     query.sort();
     let query: Vec<String> = query.into_iter().map(|(k, v)| format!("{k}={v}")).collect();
     let mut out = format!("{}\n/\n{}\n", req.method, query.join("&"));
