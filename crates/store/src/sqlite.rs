@@ -22,14 +22,17 @@
 
 mod access_keys;
 mod aliases;
+mod audit;
 mod error;
 mod keys;
 mod lifecycle;
 mod nonces;
+mod policies;
 mod pool;
 mod query;
 mod schema;
 mod tags;
+mod users;
 mod versions;
 
 use std::fmt;
@@ -39,13 +42,15 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use rusqlite::{Connection, Params};
 
+pub use self::audit::AuditLogReader;
 use self::error::SqlResultExt;
 pub use self::error::SqliteStoreError;
 use self::nonces::NonceWindow;
 use self::pool::Pool;
 use crate::{
-    AccessKeyRecord, AliasRecord, KeyFilter, KeyRecord, KeyStore, KeyTag, Page, Paged, StoreResult,
-    TagCursor, TagQuery, TagRecord, VersionRecord,
+    AccessKeyRecord, AliasRecord, AttachmentRecord, AuditHead, AuditRecord, ChainedRecord,
+    KeyFilter, KeyRecord, KeyStore, KeyTag, Page, Paged, PolicyRecord, PolicyVersionRecord,
+    StoreResult, TagCursor, TagQuery, TagRecord, UserRecord, VersionOptions, VersionRecord,
 };
 
 /// The schema version this build creates (SQLite's `PRAGMA user_version` of a migrated file).
@@ -262,10 +267,224 @@ impl KeyStore for SqliteStore {
             .await
     }
 
+    // ---- Identity and access (RAM) ----
+
+    async fn create_user(&self, user: &UserRecord) -> StoreResult<()> {
+        let user = user.clone();
+        self.pool
+            .write(move |conn| users::insert(conn, &user))
+            .await
+    }
+
+    async fn get_user(&self, user_name: &str) -> StoreResult<Option<UserRecord>> {
+        let user_name = user_name.to_owned();
+        self.pool
+            .read(move |conn| users::get(conn, &user_name))
+            .await
+    }
+
+    async fn list_users(&self, after: Option<&str>, limit: u64) -> StoreResult<Vec<UserRecord>> {
+        let (after, limit) = (after.map(str::to_owned), clamp(limit));
+        self.pool
+            .read(move |conn| users::list(conn, after.as_deref(), limit))
+            .await
+    }
+
+    async fn update_user(&self, user_name: &str, user: &UserRecord) -> StoreResult<()> {
+        let (user_name, user) = (user_name.to_owned(), user.clone());
+        self.pool
+            .write(move |conn| users::update(conn, &user_name, &user))
+            .await
+    }
+
+    async fn delete_user(&self, user_name: &str) -> StoreResult<()> {
+        let user_name = user_name.to_owned();
+        self.pool
+            .write(move |conn| users::delete(conn, &user_name))
+            .await
+    }
+
+    async fn create_access_key(&self, key: &AccessKeyRecord, max_per_user: u64) -> StoreResult<()> {
+        let key = key.clone();
+        self.pool
+            .write(move |conn| users::create_access_key(conn, &key, max_per_user))
+            .await
+    }
+
+    async fn list_access_keys(&self, user_name: &str) -> StoreResult<Vec<AccessKeyRecord>> {
+        let user_name = user_name.to_owned();
+        self.pool
+            .read(move |conn| access_keys::list_of_user(conn, &user_name))
+            .await
+    }
+
+    async fn set_access_key_status(&self, access_key_id: &str, status: &str) -> StoreResult<()> {
+        let (id, status) = (access_key_id.to_owned(), status.to_owned());
+        self.pool
+            .write(move |conn| access_keys::set_status(conn, &id, &status))
+            .await
+    }
+
+    async fn delete_access_key(&self, access_key_id: &str) -> StoreResult<()> {
+        let id = access_key_id.to_owned();
+        self.pool
+            .write(move |conn| access_keys::delete(conn, &id))
+            .await
+    }
+
+    async fn create_policy(
+        &self,
+        policy: &PolicyRecord,
+        first_version: &PolicyVersionRecord,
+    ) -> StoreResult<()> {
+        let (policy, first) = (policy.clone(), first_version.clone());
+        self.pool
+            .write(move |conn| policies::create(conn, &policy, &first))
+            .await
+    }
+
+    async fn get_policy(&self, policy_name: &str) -> StoreResult<Option<PolicyRecord>> {
+        let name = policy_name.to_owned();
+        self.pool.read(move |conn| policies::get(conn, &name)).await
+    }
+
+    async fn list_policies(
+        &self,
+        after: Option<&str>,
+        limit: u64,
+    ) -> StoreResult<Vec<PolicyRecord>> {
+        let (after, limit) = (after.map(str::to_owned), clamp(limit));
+        self.pool
+            .read(move |conn| policies::list(conn, after.as_deref(), limit))
+            .await
+    }
+
+    async fn delete_policy(&self, policy_name: &str, cascade: bool) -> StoreResult<()> {
+        let name = policy_name.to_owned();
+        self.pool
+            .write(move |conn| policies::delete(conn, &name, cascade))
+            .await
+    }
+
+    async fn add_policy_version(
+        &self,
+        policy_name: &str,
+        document: &str,
+        create_date: i64,
+        options: VersionOptions,
+    ) -> StoreResult<PolicyVersionRecord> {
+        let (name, document) = (policy_name.to_owned(), document.to_owned());
+        self.pool
+            .write(move |conn| policies::add_version(conn, &name, &document, create_date, options))
+            .await
+    }
+
+    async fn get_policy_version(
+        &self,
+        policy_name: &str,
+        version_id: &str,
+    ) -> StoreResult<Option<PolicyVersionRecord>> {
+        let (name, version) = (policy_name.to_owned(), version_id.to_owned());
+        self.pool
+            .read(move |conn| policies::get_version(conn, &name, &version))
+            .await
+    }
+
+    async fn list_policy_versions(
+        &self,
+        policy_name: &str,
+    ) -> StoreResult<Vec<PolicyVersionRecord>> {
+        let name = policy_name.to_owned();
+        self.pool
+            .read(move |conn| policies::versions(conn, &name))
+            .await
+    }
+
+    async fn set_default_policy_version(
+        &self,
+        policy_name: &str,
+        version_id: &str,
+        update_date: i64,
+    ) -> StoreResult<()> {
+        let (name, version) = (policy_name.to_owned(), version_id.to_owned());
+        self.pool
+            .write(move |conn| policies::set_default(conn, &name, &version, update_date))
+            .await
+    }
+
+    async fn delete_policy_version(&self, policy_name: &str, version_id: &str) -> StoreResult<()> {
+        let (name, version) = (policy_name.to_owned(), version_id.to_owned());
+        self.pool
+            .write(move |conn| policies::delete_version(conn, &name, &version))
+            .await
+    }
+
+    async fn attach_policy(&self, attachment: &AttachmentRecord) -> StoreResult<()> {
+        let attachment = attachment.clone();
+        self.pool
+            .write(move |conn| policies::attach(conn, &attachment))
+            .await
+    }
+
+    async fn detach_policy(
+        &self,
+        principal_type: &str,
+        principal_name: &str,
+        policy_type: &str,
+        policy_name: &str,
+    ) -> StoreResult<()> {
+        let args = [principal_type, principal_name, policy_type, policy_name].map(str::to_owned);
+        self.pool
+            .write(move |conn| {
+                let [pt, pn, ty, name] = &args;
+                policies::detach(conn, pt, pn, ty, name)
+            })
+            .await
+    }
+
+    async fn list_attachments(
+        &self,
+        principal_type: &str,
+        principal_name: &str,
+    ) -> StoreResult<Vec<AttachmentRecord>> {
+        let (pt, pn) = (principal_type.to_owned(), principal_name.to_owned());
+        self.pool
+            .read(move |conn| policies::attachments(conn, &pt, &pn))
+            .await
+    }
+
+    async fn count_attachments(&self, policy_type: &str, policy_name: &str) -> StoreResult<u64> {
+        let (ty, name) = (policy_type.to_owned(), policy_name.to_owned());
+        self.pool
+            .read(move |conn| policies::count_attachments(conn, &ty, &name))
+            .await
+    }
+
     async fn remember_nonce(&self, nonce: &str, expires_at: i64, now: i64) -> StoreResult<bool> {
-        self.nonces
-            .remember(nonce, expires_at, now)
-            .map_err(|e| crate::StoreError::Backend(Box::new(e)))
+        Ok(self.nonces.remember(nonce, expires_at, now))
+    }
+
+    async fn append_audit(&self, records: &[AuditRecord]) -> StoreResult<Option<AuditHead>> {
+        let records = records.to_vec();
+        self.pool
+            .write(move |conn| audit::append(conn, &records))
+            .await
+    }
+
+    async fn list_audit(
+        &self,
+        since_ms: Option<i64>,
+        after_seq: u64,
+        limit: u64,
+    ) -> StoreResult<Vec<ChainedRecord>> {
+        let limit = clamp(limit);
+        self.pool
+            .read(move |conn| audit::list(conn, since_ms, after_seq, limit))
+            .await
+    }
+
+    async fn audit_head(&self) -> StoreResult<Option<AuditHead>> {
+        self.pool.read(audit::head).await
     }
 }
 

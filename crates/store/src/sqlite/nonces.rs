@@ -1,11 +1,13 @@
 //! The signature-nonce window of a SQLite store: an in-memory map (the check) backed by a side
 //! file, `<db>.nonces` (so a captured request cannot be replayed after a restart).
 //!
-//! Writing every nonce to the main database would put an fsync on the path of every API request.
-//! The side file is its own SQLite database in WAL mode with `synchronous=OFF`: a commit is a
-//! `write()` into the OS page cache, which survives the process being killed (SIGKILL, crash,
-//! restart) though not a power loss, after which the machine's restart outlasts most of the
-//! 15-minute window anyway. At open, the unexpired nonces are loaded back into memory.
+//! The check takes a lock only around a hash-map insert; persistence runs on a writer thread that
+//! owns the side file's connection and commits whatever has queued up in one transaction, so the
+//! API path never waits for SQLite. The side file is its own database in WAL mode with
+//! `synchronous=OFF`: a commit is a `write()` into the OS page cache, which survives the process
+//! being killed (SIGKILL, crash, restart) though not a power loss. What the writer had not yet
+//! committed when the process died (microseconds' worth) is forgotten; a graceful stop drains the
+//! queue first. At open, the unexpired nonces are loaded back into memory.
 //!
 //! The SQLite store serves one server process, so that process's map is the whole window.
 //! Memory stays proportional to the live window: once the map has grown to twice its size after
@@ -15,6 +17,8 @@
 use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Mutex;
+use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
+use std::thread::JoinHandle;
 
 use rusqlite::{Connection, params};
 
@@ -22,18 +26,32 @@ use super::pool::lock;
 
 /// The map size below which no purge is attempted.
 const MIN_PURGE_AT: usize = 1024;
+/// Nonces that may wait for the writer before the API path waits for it (backpressure).
+const QUEUE: usize = 1 << 16;
 
 /// Nonces seen and the unix second at which each stops counting.
 #[derive(Debug)]
 pub(super) struct NonceWindow {
     inner: Mutex<Nonces>,
+    writer: Option<Writer>,
 }
 
 #[derive(Debug)]
 struct Nonces {
     expiry: HashMap<String, i64>,
     purge_at: usize,
-    file: Option<Connection>,
+}
+
+/// What the writer thread does to the side file.
+enum Op {
+    Insert(String, i64),
+    Purge(i64),
+}
+
+#[derive(Debug)]
+struct Writer {
+    queue: Option<SyncSender<Op>>,
+    thread: Option<JoinHandle<()>>,
 }
 
 /// The side file beside the database at `db`.
@@ -50,12 +68,16 @@ impl NonceWindow {
         Self::with(HashMap::new(), None)
     }
 
-    fn with(expiry: HashMap<String, i64>, file: Option<Connection>) -> Self {
+    fn with(expiry: HashMap<String, i64>, writer: Option<Writer>) -> Self {
         let purge_at = expiry.len().saturating_mul(2).max(MIN_PURGE_AT);
-        NonceWindow { inner: Mutex::new(Nonces { expiry, purge_at, file }) }
+        NonceWindow {
+            inner: Mutex::new(Nonces { expiry, purge_at }),
+            writer,
+        }
     }
 
-    /// Opens (creating) the side file at `path` and loads the nonces still live at `now`.
+    /// Opens (creating) the side file at `path`, loads the nonces still live at `now`, and starts
+    /// the writer thread.
     pub(super) fn open(path: &Path, now: i64) -> rusqlite::Result<Self> {
         let conn = Connection::open(path)?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
@@ -71,13 +93,42 @@ impl NonceWindow {
             let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?;
             rows.collect::<rusqlite::Result<HashMap<_, _>>>()?
         };
-        Ok(Self::with(expiry, Some(conn)))
+        let (queue, rx) = sync_channel(QUEUE);
+        let thread = std::thread::Builder::new()
+            .name("keywarden-nonces".into())
+            .spawn(move || write_loop(&conn, &rx))
+            .map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?;
+        Ok(Self::with(
+            expiry,
+            Some(Writer {
+                queue: Some(queue),
+                thread: Some(thread),
+            }),
+        ))
     }
 
     /// Records `nonce` until `expires_at`; `false` if it is already recorded and not expired at
     /// `now` (a replay).
-    pub(super) fn remember(&self, nonce: &str, expires_at: i64, now: i64) -> rusqlite::Result<bool> {
-        lock(&self.inner).remember(nonce, expires_at, now)
+    pub(super) fn remember(&self, nonce: &str, expires_at: i64, now: i64) -> bool {
+        let purge = {
+            let mut n = lock(&self.inner);
+            if n.expiry.get(nonce).is_some_and(|&until| until > now) {
+                return false;
+            }
+            n.expiry.insert(nonce.to_owned(), expires_at);
+            n.expiry.len() >= n.purge_at && {
+                n.purge(now);
+                true
+            }
+        };
+        if let Some(queue) = self.writer.as_ref().and_then(|w| w.queue.as_ref()) {
+            // A send fails only if the writer thread died; the in-memory check still holds.
+            let _ = queue.send(Op::Insert(nonce.to_owned(), expires_at));
+            if purge {
+                let _ = queue.send(Op::Purge(now));
+            }
+        }
+        true
     }
 
     /// Nonces currently held, expired or not (for tests of the purge).
@@ -87,31 +138,55 @@ impl NonceWindow {
     }
 }
 
-impl Nonces {
-    fn remember(&mut self, nonce: &str, expires_at: i64, now: i64) -> rusqlite::Result<bool> {
-        if self.expiry.get(nonce).is_some_and(|&until| until > now) {
-            return Ok(false);
+impl Drop for NonceWindow {
+    /// Drains the queue into the side file before the store goes away.
+    fn drop(&mut self) {
+        if let Some(w) = self.writer.as_mut() {
+            drop(w.queue.take());
+            if let Some(t) = w.thread.take() {
+                let _ = t.join();
+            }
         }
-        if let Some(conn) = &self.file {
-            conn.prepare_cached("INSERT OR REPLACE INTO nonces (nonce, expires_at) VALUES (?1, ?2)")?
-                .execute(params![nonce, expires_at])?;
-        }
-        self.expiry.insert(nonce.to_owned(), expires_at);
-        if self.expiry.len() >= self.purge_at {
-            self.purge(now)?;
-        }
-        Ok(true)
     }
+}
 
+impl Nonces {
     /// Drops expired nonces and sets the next purge at twice what is left.
-    fn purge(&mut self, now: i64) -> rusqlite::Result<()> {
+    fn purge(&mut self, now: i64) {
         self.expiry.retain(|_, until| *until > now);
         self.purge_at = self.expiry.len().saturating_mul(2).max(MIN_PURGE_AT);
-        if let Some(conn) = &self.file {
-            conn.execute("DELETE FROM nonces WHERE expires_at <= ?1", params![now])?;
-        }
-        Ok(())
     }
+}
+
+/// Commits queued operations in batches until every sender is gone.
+fn write_loop(conn: &Connection, rx: &Receiver<Op>) {
+    while let Ok(first) = rx.recv() {
+        let batch: Vec<Op> = std::iter::once(first)
+            .chain(rx.try_iter().take(4096))
+            .collect();
+        if let Err(e) = write_batch(conn, &batch) {
+            // Not fatal: the in-memory window still refuses replays in this process.
+            eprintln!("keywarden: could not persist signature nonces: {e}");
+        }
+    }
+}
+
+fn write_batch(conn: &Connection, batch: &[Op]) -> rusqlite::Result<()> {
+    let tx = conn.unchecked_transaction()?;
+    for op in batch {
+        match op {
+            Op::Insert(nonce, exp) => {
+                tx.prepare_cached(
+                    "INSERT OR REPLACE INTO nonces (nonce, expires_at) VALUES (?1, ?2)",
+                )?
+                .execute(params![nonce, exp])?;
+            }
+            Op::Purge(now) => {
+                tx.execute("DELETE FROM nonces WHERE expires_at <= ?1", params![now])?;
+            }
+        }
+    }
+    tx.commit()
 }
 
 #[cfg(test)]
@@ -120,7 +195,7 @@ mod tests {
 
     impl NonceWindow {
         fn remember_ok(&self, nonce: &str, expires_at: i64, now: i64) -> bool {
-            self.remember(nonce, expires_at, now).unwrap()
+            self.remember(nonce, expires_at, now)
         }
     }
 
@@ -133,8 +208,14 @@ mod tests {
         assert!(w.remember_ok("old", 5, 0));
         drop(w);
         let w = NonceWindow::open(&path, 10).unwrap();
-        assert!(!w.remember_ok("live", 200, 10), "a replay after restart is refused");
-        assert!(w.remember_ok("old", 200, 10), "expired nonces are forgotten");
+        assert!(
+            !w.remember_ok("live", 200, 10),
+            "a replay after restart is refused"
+        );
+        assert!(
+            w.remember_ok("old", 200, 10),
+            "expired nonces are forgotten"
+        );
     }
 
     #[test]
