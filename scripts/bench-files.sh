@@ -36,7 +36,6 @@ timed() {  # timed LABEL cmd...
   rss=$(sort -n -k2 "$TIMES" | tail -1 | awk '{print $2}')
   printf '%s %s %s\n' "$label" "$med" "$rss" >> "$WORK/results"
 }
-sh_c() { sh -c "$1"; }
 
 BIG="$WORK/big.bin"
 SMALL="$WORK/one.bin"
@@ -46,12 +45,12 @@ head -c "$((256 << 20))" /dev/urandom > "$WORK/mid.bin"
 cat "$BIG" > /dev/null
 : > "$WORK/results"
 
-timed "cat_to_devnull" sh_c "cat '$BIG' > /dev/null"
-timed "cp" sh_c "rm -f '$WORK/copy'; cp --reflink=never '$BIG' '$WORK/copy'"
-timed "cp_sync" sh_c "rm -f '$WORK/copy'; cp --reflink=never '$BIG' '$WORK/copy' && sync '$WORK/copy'"
+timed "cat_to_devnull" sh -c "cat '$BIG' > /dev/null"
+timed "cp" sh -c "rm -f '$WORK/copy'; cp --reflink=never '$BIG' '$WORK/copy'"
+timed "cp_sync" sh -c "rm -f '$WORK/copy'; cp --reflink=never '$BIG' '$WORK/copy' && sync '$WORK/copy'"
 rm -f "$WORK/copy"
-timed "encrypt_file" sh_c "'$KW' encrypt --force --key-id '$KEY' '$BIG' -o '$WORK/big.kenv'"
-timed "decrypt_file" sh_c "'$KW' decrypt --force '$WORK/big.kenv' -o '$WORK/big.out'"
+timed "encrypt_file" sh -c "'$KW' encrypt --force --key-id '$KEY' '$BIG' -o '$WORK/big.kenv'"
+timed "decrypt_file" sh -c "'$KW' decrypt --force '$WORK/big.kenv' -o '$WORK/big.out'"
 cmp "$BIG" "$WORK/big.out"
 rm -f "$WORK/big.out"
 timed "encrypt_devnull" "$KW" encrypt --key-id "$KEY" "$BIG" -o /dev/null
@@ -73,8 +72,8 @@ if [ -x "$VENV_PY" ] && [ -f tests/compat/scripts/envelope_encrypt.py ]; then
   cmp "$WORK/mid.bin" "$WORK/mid.py.out"
   unset KEYWARDEN_ENDPOINT ALIBABA_CLOUD_ACCESS_KEY_ID ALIBABA_CLOUD_ACCESS_KEY_SECRET KEYWARDEN_CA_FILE
 fi
-timed "keywarden_encrypt_256m" sh_c "'$KW' encrypt --force --key-id '$KEY' '$WORK/mid.bin' -o '$WORK/mid.kenv'"
-timed "keywarden_decrypt_256m" sh_c "'$KW' decrypt --force '$WORK/mid.kenv' -o '$WORK/mid.out'"
+timed "keywarden_encrypt_256m" sh -c "'$KW' encrypt --force --key-id '$KEY' '$WORK/mid.bin' -o '$WORK/mid.kenv'"
+timed "keywarden_decrypt_256m" sh -c "'$KW' decrypt --force '$WORK/mid.kenv' -o '$WORK/mid.out'"
 
 python3 - "$WORK/results" "$WORK/range.json" "$SIZE_GIB" <<'PY'
 import json, sys

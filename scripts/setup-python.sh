@@ -62,6 +62,7 @@ PIP_ARGS=(install --quiet --disable-pip-version-check --no-input -r "$REQ")
 # Sanity check: the SDK modules the suite imports.
 "$VENV/bin/python" - <<'PYEOF'
 import aliyunsdkcore, aliyunsdkkms, alibabacloud_kms20160120, alibabacloud_tea_openapi  # noqa: F401
+import aliyunsdkram, alibabacloud_ram20150501  # noqa: F401
 import Crypto.Cipher.AES, requests, pytest  # noqa: F401
 PYEOF
 

@@ -44,6 +44,9 @@ pub enum Command {
     Serve(ServeArgs),
     /// Call any KMS API action and print its JSON, e.g. `keywarden kms CreateKey --Description x`.
     Kms(KmsArgs),
+    /// Call any RAM API action (users, access keys, policies) and print its JSON, e.g.
+    /// `keywarden ram CreateUser --UserName alice`.
+    Ram(KmsArgs),
     /// Store client settings in the profile (like `aliyun configure`).
     Configure(ConfigureArgs),
     /// Envelope-encrypt a file, stdin (`-`) or a directory tree (`-r`) under one or more CMKs.
@@ -56,6 +59,40 @@ pub enum Command {
     Inspect(InspectArgs),
     /// Benchmarks behind docs/PERFORMANCE.md.
     Bench(BenchArgs),
+    /// Print the audit trail (one JSON object per line) and verify its hash chain.
+    Audit(AuditArgs),
+}
+
+/// `keywarden audit`.
+#[derive(Args, Debug)]
+pub struct AuditArgs {
+    /// Data directory of the server whose trail to read (read-only; the server may be running).
+    #[arg(long, env = "KEYWARDEN_DATA_DIR", default_value = "./keywarden-data")]
+    pub data_dir: PathBuf,
+    /// Start at the first record at or after this time: `YYYY-MM-DDTHH:MM:SSZ` or unix seconds.
+    #[arg(long, value_parser = parse_time)]
+    pub since: Option<i64>,
+    /// Verify the hash chain; exit 10 naming the first bad record if it does not hold.
+    #[arg(long)]
+    pub verify: bool,
+    /// A head the server logged earlier (`<seq>:<hash>`): the chain must pass through it
+    /// (detects a truncated or rewritten log). Implies --verify.
+    #[arg(long, value_name = "SEQ:HASH")]
+    pub expect_head: Option<keywarden_store::AuditHead>,
+    /// Do not print the records (only verify).
+    #[arg(short, long)]
+    pub quiet: bool,
+}
+
+/// Unix milliseconds of `YYYY-MM-DDTHH:MM:SSZ` or of unix seconds.
+fn parse_time(s: &str) -> Result<i64, String> {
+    let secs = match s.parse::<i64>() {
+        Ok(secs) => secs,
+        Err(_) => keywarden_core::dates::parse_api(s)
+            .ok_or_else(|| format!("{s:?} is neither YYYY-MM-DDTHH:MM:SSZ nor unix seconds"))?,
+    };
+    secs.checked_mul(1000)
+        .ok_or_else(|| format!("{s:?} is out of range"))
 }
 
 /// `keywarden bench`.
@@ -189,12 +226,40 @@ pub struct ServeArgs {
     /// Do not write a client profile pointing at this server.
     #[arg(long)]
     pub no_profile: bool,
+    /// Certificate chain (PEM) to serve instead of the generated one; reloaded when it changes.
+    #[arg(long, requires = "tls_key", conflicts_with = "no_tls")]
+    pub tls_cert: Option<PathBuf>,
+    /// Private key (PEM, mode 0600) of --tls-cert.
+    #[arg(long, requires = "tls_cert", conflicts_with = "no_tls")]
+    pub tls_key: Option<PathBuf>,
+    /// Require client certificates issued by this CA (PEM).
+    #[arg(long, conflicts_with = "no_tls")]
+    pub tls_client_ca: Option<PathBuf>,
+    /// Requests per second per access key (token bucket); 0 turns rate limiting off.
+    #[arg(long, default_value_t = 1000)]
+    pub rate_limit: u32,
+    /// Requests an idle access key may send at once [default: the --rate-limit value].
+    #[arg(long)]
+    pub rate_burst: Option<u32>,
+    /// Connections served at once; more wait in the kernel's accept backlog.
+    #[arg(long, default_value_t = 1024, value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_connections: u32,
+    /// Seconds to receive a request's headers; also the idle keep-alive timeout.
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..))]
+    pub header_timeout: u64,
+    /// Seconds to receive a request's body.
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..))]
+    pub body_timeout: u64,
+    /// Seconds to complete a TLS handshake.
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..))]
+    pub tls_handshake_timeout: u64,
 }
 
-/// `keywarden kms <Action> [--Param value]...`.
+/// `keywarden kms <Action> [--Param value]...` (and `keywarden ram <Action> ...`).
 #[derive(Args, Debug)]
 pub struct KmsArgs {
-    /// The API action, e.g. CreateKey, GenerateDataKey, Decrypt.
+    /// The API action, e.g. CreateKey, GenerateDataKey, Decrypt (kms); CreateUser,
+    /// AttachPolicyToUser (ram).
     pub action: String,
     /// Action parameters as `--Name value` (or `--Name=value`) pairs.
     #[arg(trailing_var_arg = true, allow_hyphen_values = true, num_args = 0..)]

@@ -11,6 +11,7 @@
 //! | 7 | not an envelope file (or an unsupported version) |
 //! | 8 | tampered: a MAC or tag did not verify, or the wrapped key does not open |
 //! | 9 | truncated, or data after the end |
+//! | 10 | `keywarden audit`: the audit trail failed verification (a record altered, removed or inserted, or the log truncated or rewritten) |
 
 use keywarden_client::ClientError;
 use keywarden_envelope::{Error as EnvError, WrapErrorKind};
@@ -34,6 +35,9 @@ pub const NOT_ENVELOPE: u8 = 7;
 pub const TAMPERED: u8 = 8;
 /// Exit code: truncated.
 pub const TRUNCATED: u8 = 9;
+
+/// Exit code: the audit trail failed verification.
+pub const AUDIT_TAMPERED: u8 = 10;
 
 /// The exit code for an envelope error.
 pub fn envelope_code(e: &EnvError) -> u8 {

@@ -1,6 +1,8 @@
-//! `keywarden kms <Action> [--Name value]...`: any API action, printed as pretty JSON.
+//! `keywarden kms <Action> [--Name value]...`: any KMS API action, printed as pretty JSON;
+//! `keywarden ram <Action> ...` the same for the RAM API (users, access keys, policies).
 
 use keywarden_client::KmsClient;
+use keywarden_client::client::RAM_VERSION;
 use keywarden_client::settings::{Overrides, Settings};
 
 use crate::cli::{ClientArgs, KmsArgs};
@@ -22,6 +24,14 @@ pub fn client(args: &ClientArgs) -> anyhow::Result<KmsClient> {
 pub fn run(client_args: &ClientArgs, args: KmsArgs) -> anyhow::Result<()> {
     let params = parse_params(&args.params)?;
     let response = client(client_args)?.call(&args.action, &params)?;
+    println!("{}", serde_json::to_string_pretty(&response)?);
+    Ok(())
+}
+
+/// Runs `keywarden ram`.
+pub fn run_ram(client_args: &ClientArgs, args: KmsArgs) -> anyhow::Result<()> {
+    let params = parse_params(&args.params)?;
+    let response = client(client_args)?.call_version(RAM_VERSION, &args.action, &params)?;
     println!("{}", serde_json::to_string_pretty(&response)?);
     Ok(())
 }

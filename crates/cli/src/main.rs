@@ -1,5 +1,6 @@
 //! The `keywarden` binary: clap glue over the server, the client and the envelope library.
 
+mod audit;
 mod bench;
 mod cli;
 mod configure;
@@ -15,12 +16,14 @@ fn main() -> std::process::ExitCode {
     let result = match args.command {
         cli::Command::Serve(a) => serve::run(a),
         cli::Command::Kms(a) => kms::run(&args.client, a),
+        cli::Command::Ram(a) => kms::run_ram(&args.client, a),
         cli::Command::Configure(a) => configure::run(&args.client, a),
         cli::Command::Encrypt(a) => files::encrypt(&args.client, a),
         cli::Command::Decrypt(a) => files::decrypt(&args.client, a),
         cli::Command::Rewrap(a) => files::rewrap(&args.client, a),
         cli::Command::Inspect(a) => files::inspect(a),
         cli::Command::Bench(a) => bench::run(&args.client, a),
+        cli::Command::Audit(a) => audit::run(a),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

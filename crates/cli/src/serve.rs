@@ -2,7 +2,9 @@
 //! and serves until SIGTERM.
 
 use keywarden_client::profile::{self, Profile};
-use keywarden_server::{KmsOptions, ServeConfig};
+use std::time::Duration;
+
+use keywarden_server::{KmsOptions, LimitsConfig, ServeConfig};
 
 use crate::cli::ServeArgs;
 
@@ -36,6 +38,10 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         kms: KmsOptions {
             cache_ttl: std::time::Duration::from_secs(args.cache_ttl),
         },
+        tls_cert: args.tls_cert.clone(),
+        tls_key: args.tls_key.clone(),
+        tls_client_ca: args.tls_client_ca.clone(),
+        limits: limits(&args),
     };
     let prepared = keywarden_server::prepare(config).await?;
     let data_dir = std::path::absolute(&args.data_dir)?;
@@ -43,19 +49,26 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     tracing::info!(credentials = %data_dir.join("credentials.json").display(), "bootstrap admin access key (full access) is in this file");
     if prepared.tls.is_some() {
         tracing::info!(ca = %data_dir.join("tls/ca.pem").display(), "clients must trust this CA certificate");
+    } else if let Some(files) = &prepared.tls_files {
+        tracing::info!(cert = %files.cert.display(), "serving the operator's TLS certificate");
     } else {
         tracing::warn!(
             "TLS is OFF (--no-tls): requests, data keys and plaintexts cross the network in clear. Use this for local development only."
         );
     }
     let no_profile = args.no_profile;
+    // The generated CA; with an operator certificate the profile names no CA (system roots).
+    let generated_ca = prepared
+        .tls
+        .as_ref()
+        .map(|_| data_dir.join("tls").join("ca.pem"));
     keywarden_server::serve(prepared, move |addr| {
         let scheme = if tls { "https" } else { "http" };
         let endpoint = format!("{scheme}://{addr}");
         println!("keywarden listening on {endpoint}");
         tracing::info!(%endpoint, "listening; GET /health answers when ready");
         if !no_profile {
-            write_default_profile(&endpoint, &data_dir, tls);
+            write_default_profile(&endpoint, &data_dir, generated_ca);
         }
     })
     .await?;
@@ -63,9 +76,25 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The request limits from the flags.
+fn limits(args: &ServeArgs) -> LimitsConfig {
+    LimitsConfig {
+        rate_limit: args.rate_limit,
+        rate_burst: args.rate_burst.unwrap_or(args.rate_limit).max(1),
+        max_connections: usize::try_from(args.max_connections).unwrap_or(usize::MAX),
+        header_timeout: Duration::from_secs(args.header_timeout),
+        body_timeout: Duration::from_secs(args.body_timeout),
+        tls_handshake_timeout: Duration::from_secs(args.tls_handshake_timeout),
+    }
+}
+
 /// Writes a profile pointing at this server when none exists yet, or refreshes the endpoint of
 /// one that `serve` wrote earlier for this same data dir (the port may have changed).
-fn write_default_profile(endpoint: &str, data_dir: &std::path::Path, tls: bool) {
+fn write_default_profile(
+    endpoint: &str,
+    data_dir: &std::path::Path,
+    generated_ca: Option<std::path::PathBuf>,
+) {
     let Some(path) = profile::default_path() else {
         return;
     };
@@ -83,7 +112,7 @@ fn write_default_profile(endpoint: &str, data_dir: &std::path::Path, tls: bool) 
     let p = Profile {
         endpoint: Some(endpoint.to_owned()),
         credentials_file: Some(credentials),
-        ca_file: tls.then(|| data_dir.join("tls").join("ca.pem")),
+        ca_file: generated_ca,
         ..p
     };
     match profile::save(&path, &p) {

@@ -13,6 +13,9 @@ use crate::signer;
 /// The KMS API version.
 pub const KMS_VERSION: &str = "2016-01-20";
 
+/// The RAM API version (users, access keys, policies), served on the same endpoint.
+pub const RAM_VERSION: &str = "2015-05-01";
+
 /// Why a call failed.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -93,11 +96,21 @@ impl KmsClient {
 
     /// Calls `action` with `params`; returns the response JSON (including `RequestId`).
     pub fn call(&self, action: &str, params: &[(String, String)]) -> Result<Value, ClientError> {
+        self.call_version(KMS_VERSION, action, params)
+    }
+
+    /// Calls `action` of the product API `version` (e.g. [`RAM_VERSION`]) with `params`.
+    pub fn call_version(
+        &self,
+        version: &str,
+        action: &str,
+        params: &[(String, String)],
+    ) -> Result<Value, ClientError> {
         let now = keywarden_core::dates::format_unix(keywarden_core::dates::now_unix());
         let signed = signer::sign_acs3(
             &self.host,
             action,
-            KMS_VERSION,
+            version,
             params,
             &self.settings.access_key_id,
             self.settings.access_key_secret.expose_secret(),

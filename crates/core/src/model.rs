@@ -220,7 +220,9 @@ impl Realm {
     /// False for a KMS ARN (`acs:kms:<region>:<account>:...`) of another region or account;
     /// true for anything else (ids and aliases carry no realm).
     pub fn owns_arn(&self, reference: &str) -> bool {
-        let Some(rest) = reference.strip_prefix("acs:kms:") else { return true };
+        let Some(rest) = reference.strip_prefix("acs:kms:") else {
+            return true;
+        };
         let mut parts = rest.splitn(3, ':');
         parts.next() == Some(self.region.as_str()) && parts.next() == Some(self.account.as_str())
     }
@@ -281,7 +283,10 @@ mod tests {
 
     #[test]
     fn arn_realm() {
-        let realm = Realm { region: "local".into(), account: "123".into() };
+        let realm = Realm {
+            region: "local".into(),
+            account: "123".into(),
+        };
         assert!(realm.owns_arn("acs:kms:local:123:key/abc"));
         assert!(realm.owns_arn("abc"));
         assert!(realm.owns_arn("alias/x"));

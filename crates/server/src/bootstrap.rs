@@ -8,16 +8,22 @@
 //!   credentials.json     0600  the bootstrap admin access key {"AccessKeyId","AccessKeySecret"}
 //!   tls/                 0700  ca.pem, ca.key (0600), server.pem, server.key (0600)
 //! ```
-//! Existing files are reused; secrets are never printed or logged.
+//! Existing files are reused; secrets are never printed or logged. The bootstrap access key
+//! belongs to the RAM user `admin`, created with the system policy `AdministratorAccess` (also
+//! for data dirs from before RAM users); a bootstrap key deleted through RAM is not recreated.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use keywarden_core::model::Realm;
+use keywarden_core::policy::ADMINISTRATOR_ACCESS;
 use keywarden_core::secret::SecretBytes;
 use keywarden_core::wrap::{ROOT_KEY_LEN, RootKey};
 use keywarden_store::sqlite::SqliteStore;
-use keywarden_store::{AccessKeyRecord, KeyStore};
+use keywarden_store::{
+    AccessKeyRecord, AttachmentRecord, KeyStore, POLICY_SYSTEM, PRINCIPAL_USER, StoreError,
+    UserRecord,
+};
 use serde::{Deserialize, Serialize};
 
 use crate::files::{ensure_private_dir, read_private, write_new_private, write_public};
@@ -107,7 +113,12 @@ pub async fn open(
 /// Creates an empty file with mode 0600 if `path` does not exist.
 fn ensure_private_file(path: &Path) -> std::io::Result<()> {
     use std::os::unix::fs::OpenOptionsExt;
-    match std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path) {
+    match std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+    {
         Ok(_) => Ok(()),
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
         Err(e) => Err(e),
@@ -169,25 +180,70 @@ async fn admin_credentials(kms: &Kms, path: &Path) -> Result<(), BootstrapError>
         write_new_private(path, &text).map_err(io_err(path))?;
         creds
     };
-    if kms
-        .store
-        .get_access_key(&creds.access_key_id)
-        .await?
-        .is_none()
-    {
-        let sealed = kms
-            .seal_secret(&creds.access_key_id, &creds.access_key_secret)
-            .map_err(|e| BootstrapError::Crypto(e.to_string()))?;
-        let record = AccessKeyRecord {
-            access_key_id: creds.access_key_id.clone(),
-            sealed_secret: sealed,
-            status: "Active".into(),
-            user_name: ADMIN_USER.into(),
-            creation_date: kms.now(),
-        };
-        kms.store.put_access_key(&record).await?;
+    let owner = match kms.store.get_access_key(&creds.access_key_id).await? {
+        Some(key) => key.user_name,
+        // No user yet: a first start, a data dir from before RAM users, or a start that stopped
+        // before its user was written. With users, the key is missing because it was deleted
+        // through RAM (DeleteAccessKey), and stays deleted.
+        None if kms.store.list_users(None, 1).await?.is_empty() => {
+            let sealed = kms
+                .seal_secret(&creds.access_key_id, &creds.access_key_secret)
+                .map_err(|e| BootstrapError::Crypto(e.to_string()))?;
+            let record = AccessKeyRecord {
+                access_key_id: creds.access_key_id.clone(),
+                sealed_secret: sealed,
+                status: "Active".into(),
+                user_name: ADMIN_USER.into(),
+                creation_date: kms.now(),
+            };
+            kms.store.put_access_key(&record).await?;
+            record.user_name
+        }
+        None => {
+            tracing::warn!(
+                access_key = creds.access_key_id,
+                "the access key in credentials.json was deleted; it is not recreated"
+            );
+            return Ok(());
+        }
+    };
+    ensure_admin_user(kms, &owner).await
+}
+
+/// Creates the owner of the bootstrap access key as a RAM user with `AdministratorAccess`, if
+/// it does not exist yet (first start, or a data dir from before RAM users, whose bootstrap key
+/// had full access). An existing user is left as it is: its policies are the administrator's
+/// to change.
+async fn ensure_admin_user(kms: &Kms, user_name: &str) -> Result<(), BootstrapError> {
+    if kms.store.get_user(user_name).await?.is_some() {
+        return Ok(());
     }
-    Ok(())
+    let now = kms.now();
+    let user = UserRecord {
+        user_name: user_name.to_owned(),
+        user_id: format!("1{}", random_digits(15)?),
+        display_name: "keywarden administrator".into(),
+        mobile_phone: String::new(),
+        email: String::new(),
+        comments: "created by keywarden serve for the bootstrap access key".into(),
+        create_date: now,
+        update_date: now,
+    };
+    match kms.store.create_user(&user).await {
+        Ok(()) | Err(StoreError::AlreadyExists) => {}
+        Err(e) => return Err(e.into()),
+    }
+    let attachment = AttachmentRecord {
+        principal_type: PRINCIPAL_USER.into(),
+        principal_name: user_name.to_owned(),
+        policy_type: POLICY_SYSTEM.into(),
+        policy_name: ADMINISTRATOR_ACCESS.name.into(),
+        attach_date: now,
+    };
+    match kms.store.attach_policy(&attachment).await {
+        Ok(()) | Err(StoreError::AlreadyExists) => Ok(()),
+        Err(e) => Err(e.into()),
+    }
 }
 
 fn random_from(alphabet: &[u8], n: usize) -> Result<String, BootstrapError> {

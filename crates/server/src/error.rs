@@ -97,9 +97,19 @@ pub enum ApiError {
     /// DryRun: the call would have succeeded.
     #[error("The request would have succeeded, but the DryRun parameter was set.")]
     DryRun,
-    /// Too many requests.
+    /// Too many requests from one access key (answered with `x-acs-retry-after`).
     #[error("Request was denied due to request throttling.")]
-    Throttling,
+    Throttling {
+        /// Milliseconds until a retry would be admitted (at least 1).
+        retry_after_ms: u64,
+    },
+    /// The request body did not arrive within the body read timeout.
+    #[error("The request body was not received in time.")]
+    RequestTimeout,
+    /// An error of a RAM action (`InvalidParameter.*`, `EntityNotExist.*`, ...): status and
+    /// code come from [`crate::ram::RamError`].
+    #[error(transparent)]
+    Ram(crate::ram::RamError),
     /// Anything the caller cannot fix; detail is logged, not sent.
     #[error("Internal Failure.")]
     Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
@@ -123,12 +133,14 @@ impl ApiError {
             | UnsupportedOperation(_)
             | InvalidCiphertext
             | DryRun
-            | Throttling => StatusCode::BAD_REQUEST,
+            | Throttling { .. } => StatusCode::BAD_REQUEST,
             UnsupportedMethod | AccessKeyInactive | NoPermission => StatusCode::FORBIDDEN,
             BodyTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            RequestTimeout => StatusCode::REQUEST_TIMEOUT,
             ActionNotFound | AccessKeyNotFound | KeyNotFound | KeyVersionNotFound
             | AliasNotFound => StatusCode::NOT_FOUND,
             KeyStateRejected(_) | StateModifiedFailed | DeletionProtected => StatusCode::CONFLICT,
+            Ram(e) => e.status(),
             Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -164,7 +176,9 @@ impl ApiError {
             DeletionProtected => "Rejected.DeletionProtection",
             UnsupportedOperation(_) => "Rejected.UnsupportedOperation",
             DryRun => "DryRunOperationError",
-            Throttling => "Throttling",
+            Throttling { .. } => "Throttling",
+            RequestTimeout => "RequestTimeout",
+            Ram(e) => e.code(),
             Internal(_) => "InternalFailure",
         }
     }

@@ -4,7 +4,7 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::body::{Body, Bytes};
@@ -14,10 +14,12 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get};
 use serde_json::{Value, json};
 
+use crate::audit::RequestFacts;
 use crate::auth::{self, Caller};
 use crate::error::ApiError;
+use crate::guards::{AppState, Guards};
 use crate::kms::Kms;
-use crate::ops::{self, KMS_VERSION};
+use crate::ops;
 use crate::request::ApiRequest;
 
 /// Largest request body accepted (the API carries parameters in the query; bodies are small).
@@ -26,13 +28,23 @@ pub const MAX_BODY_BYTES: usize = 64 * 1024;
 /// How much of an oversized body is read and discarded before answering.
 const DRAIN_BYTES: usize = 1 << 20;
 
-/// The router over shared state.
+/// The router over shared state, without the serve-time guards (no audit trail, no rate
+/// limit): for tests and embedding. `serve` uses [`guarded_router`].
 pub fn router(kms: Arc<Kms>) -> Router {
+    guarded_router(AppState {
+        kms,
+        guards: Guards::none(),
+    })
+}
+
+/// The router with its guards: every API call audited, rate-limited per access key, its body
+/// read within the body timeout.
+pub fn guarded_router(state: AppState) -> Router {
     Router::new()
         .route("/", any(api))
         .route("/health", get(health))
         .fallback(not_found)
-        .with_state(kms)
+        .with_state(state)
 }
 
 async fn health() -> Response {
@@ -60,10 +72,13 @@ pub struct Exchange {
     pub peer: SocketAddr,
     /// The body to answer, or the error.
     pub result: Result<ops::Body, ApiError>,
+    /// What the request said that its audit record needs (empty until it parsed).
+    pub facts: RequestFacts,
 }
 
 async fn api(
     State(kms): State<Arc<Kms>>,
+    State(guards): State<Guards>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     method: Method,
     uri: Uri,
@@ -71,18 +86,33 @@ async fn api(
     body: Body,
 ) -> Response {
     let started = Instant::now();
+    let received_ms = crate::audit::now_ms();
     let mut ex = Exchange {
         request_id: new_request_id(),
         action: "-".into(),
         caller: None,
         peer,
         result: Ok(ops::Body::new()),
+        facts: RequestFacts::default(),
     };
-    ex.result = match read_body(&method, &headers, body).await {
-        Ok(bytes) => handle(&kms, &mut ex, method.as_str(), uri.query(), lower_headers(&headers), &bytes).await,
+    ex.result = match read_body(&method, &headers, body, guards.body_timeout()).await {
+        Ok(bytes) => {
+            handle(
+                &kms,
+                &guards,
+                &mut ex,
+                method.as_str(),
+                uri.query(),
+                lower_headers(&headers),
+                &bytes,
+            )
+            .await
+        }
         Err(e) => Err(e),
     };
     log(&ex, started);
+    // Before answering: an answered call always has its record queued (crate::audit).
+    guards.audit(&ex, received_ms).await;
     match ex.result {
         Ok(mut body) => {
             body.insert("RequestId".into(), Value::String(ex.request_id.clone()));
@@ -92,8 +122,14 @@ async fn api(
     }
 }
 
-/// Checks the method and reads the body, refusing more than [`MAX_BODY_BYTES`].
-async fn read_body(method: &Method, headers: &HeaderMap, body: Body) -> Result<Bytes, ApiError> {
+/// Checks the method and reads the body, refusing more than [`MAX_BODY_BYTES`] or a body that
+/// takes longer than `timeout` to arrive.
+async fn read_body(
+    method: &Method,
+    headers: &HeaderMap,
+    body: Body,
+    timeout: Duration,
+) -> Result<Bytes, ApiError> {
     if method != Method::GET && method != Method::POST {
         return Err(ApiError::UnsupportedMethod);
     }
@@ -102,8 +138,15 @@ async fn read_body(method: &Method, headers: &HeaderMap, body: Body) -> Result<B
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
     let too_large = declared.is_some_and(|n| n > MAX_BODY_BYTES as u64);
-    let limit = if too_large { DRAIN_BYTES } else { MAX_BODY_BYTES };
-    match axum::body::to_bytes(body, limit).await {
+    let limit = if too_large {
+        DRAIN_BYTES
+    } else {
+        MAX_BODY_BYTES
+    };
+    let Ok(read) = tokio::time::timeout(timeout, axum::body::to_bytes(body, limit)).await else {
+        return Err(ApiError::RequestTimeout);
+    };
+    match read {
         Ok(bytes) if !too_large => Ok(bytes),
         // Read (and drop) a moderately oversized body so the client sees the answer instead of a
         // reset; beyond DRAIN_BYTES the connection is simply closed after the answer.
@@ -128,6 +171,7 @@ fn log(ex: &Exchange, started: Instant) {
 
 async fn handle(
     kms: &Kms,
+    guards: &Guards,
     ex: &mut Exchange,
     method: &str,
     query: Option<&str>,
@@ -136,12 +180,11 @@ async fn handle(
 ) -> Result<ops::Body, ApiError> {
     let req = ApiRequest::parse(method, query, headers, body, Some(ex.peer))?;
     ex.action = req.action().unwrap_or("-").to_owned();
+    ex.facts = RequestFacts::of(&req);
     let caller = auth::authenticate(kms, &req).await?;
     let caller = ex.caller.insert(caller);
-    if req.version() != Some(KMS_VERSION) {
-        return Err(ApiError::InvalidVersion);
-    }
-    ops::dispatch(kms, caller, &ex.action, &req).await
+    guards.admit(caller)?;
+    crate::route::run(kms, caller, &ex.action, &req).await
 }
 
 fn lower_headers(headers: &HeaderMap) -> Vec<(String, String)> {
@@ -170,9 +213,18 @@ fn error_response(e: &ApiError, request_id: &str) -> Response {
         "Recommend": format!("See the keywarden README, error {code}; request {request_id}"),
     });
     let mut resp = json_response(e.status(), &body, Some(request_id));
-    if matches!(e, ApiError::Throttling) {
-        resp.headers_mut()
-            .insert("x-acs-retry-after", HeaderValue::from_static("1000"));
+    match e {
+        // Milliseconds; the new SDK raises ThrottlingException when this is a positive integer.
+        ApiError::Throttling { retry_after_ms } => {
+            resp.headers_mut()
+                .insert("x-acs-retry-after", HeaderValue::from(*retry_after_ms));
+        }
+        // The rest of a body that is not arriving is not waited for: close the connection.
+        ApiError::RequestTimeout => {
+            resp.headers_mut()
+                .insert(header::CONNECTION, HeaderValue::from_static("close"));
+        }
+        _ => {}
     }
     resp
 }

@@ -100,6 +100,8 @@ pub struct Kms {
     pub realm: Realm,
     /// The time source.
     pub clock: Arc<dyn Clock>,
+    /// Callers' effective policies (authorization), cached per user.
+    pub authz: crate::authz::Authz,
     root: RootKey,
     keys: TtlCache<String, KeyRecord>,
     aliases: TtlCache<String, String>,
@@ -120,6 +122,7 @@ impl Kms {
             store,
             realm,
             clock,
+            authz: crate::authz::Authz::new(opts.cache_ttl),
             root,
             keys: TtlCache::new(opts.cache_ttl, 100_000),
             aliases: TtlCache::new(opts.cache_ttl, 100_000),

@@ -10,18 +10,26 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod audit;
 pub mod auth;
+pub mod authz;
 pub mod bootstrap;
 pub mod cache;
 pub mod error;
 pub mod files;
+pub mod guards;
 pub mod http;
 pub mod kms;
 pub mod lifecycle;
+pub mod limits;
+pub mod listener;
 pub mod ops;
+pub mod ram;
 pub mod request;
+pub mod route;
 pub mod scheduler;
 pub mod tls;
+pub mod tls_config;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -29,10 +37,16 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum_server::Handle;
-use axum_server::tls_rustls::RustlsConfig;
+use axum_server::tls_rustls::{RustlsAcceptor, RustlsConfig};
 
+use crate::guards::{AppState, Guards};
+use crate::listener::{BoundedListener, Peer};
+use crate::tls_config::TlsFiles;
+
+pub use audit::AuditOptions;
 pub use bootstrap::{BootstrapError, CredentialsFile};
 pub use kms::{Kms, KmsOptions};
+pub use limits::LimitsConfig;
 pub use scheduler::SchedulerOptions;
 
 /// What `keywarden serve` was asked to do.
@@ -50,14 +64,47 @@ pub struct ServeConfig {
     pub region: Option<String>,
     /// Cache options.
     pub kms: KmsOptions,
+    /// The operator's certificate chain (PEM) instead of the generated one; needs `tls_key`.
+    pub tls_cert: Option<PathBuf>,
+    /// The private key of `tls_cert` (PEM, mode 0600).
+    pub tls_key: Option<PathBuf>,
+    /// Require client certificates issued by this CA (PEM).
+    pub tls_client_ca: Option<PathBuf>,
+    /// Rate limit, connection bound, timeouts.
+    pub limits: LimitsConfig,
+}
+
+impl ServeConfig {
+    /// The defaults of `keywarden serve` for `data_dir`: HTTPS with the generated certificate
+    /// on `127.0.0.1:8443`, default caches and limits.
+    pub fn new(data_dir: PathBuf) -> Self {
+        Self {
+            data_dir,
+            listen: SocketAddr::from(([127, 0, 0, 1], 8443)),
+            tls: true,
+            tls_sans: Vec::new(),
+            region: None,
+            kms: KmsOptions::default(),
+            tls_cert: None,
+            tls_key: None,
+            tls_client_ca: None,
+            limits: LimitsConfig::default(),
+        }
+    }
 }
 
 /// A prepared server: state opened, TLS files ready, not yet listening.
 pub struct Prepared {
     /// Shared state.
     pub kms: Arc<Kms>,
-    /// TLS files, when TLS is on.
+    /// The generated TLS files, when TLS is on with them (not with `tls_cert`).
     pub tls: Option<tls::TlsPaths>,
+    /// What the TLS configuration is built from (and watched for changes), when TLS is on.
+    pub tls_files: Option<TlsFiles>,
+    /// How often the TLS files are checked for changes (SIGHUP reloads at once).
+    pub tls_reload_every: Duration,
+    /// The audit writer's queue, batch size and head-logging cadence.
+    pub audit: AuditOptions,
     /// The bootstrap admin credentials file.
     pub credentials: PathBuf,
     /// The lifecycle scheduler (deletions, rotations); defaults to a tick every 5 s.
@@ -75,71 +122,157 @@ pub enum ServeError {
     /// Listening or TLS set-up failed.
     #[error("listener: {0}")]
     Io(#[from] std::io::Error),
+    /// The TLS certificate, key or client CA is not usable.
+    #[error(transparent)]
+    Tls(#[from] tls_config::TlsConfigError),
+    /// The serve options contradict each other.
+    #[error("{0}")]
+    Config(String),
 }
 
 /// Opens the data dir and prepares TLS (first start creates everything).
 pub async fn prepare(config: ServeConfig) -> Result<Prepared, ServeError> {
     let kms = bootstrap::open(&config.data_dir, config.region.as_deref(), config.kms).await?;
-    let tls = if config.tls {
-        Some(tls::ensure(&config.data_dir, &config.tls_sans).map_err(BootstrapError::from)?)
-    } else {
-        None
-    };
+    kms.authz.set_secure_transport(config.tls);
+    let (tls, tls_files) = prepare_tls(&config)?;
     Ok(Prepared {
         kms,
         tls,
+        tls_files,
+        tls_reload_every: tls_config::RELOAD_POLL,
+        audit: AuditOptions::default(),
         credentials: config.data_dir.join("credentials.json"),
         scheduler: SchedulerOptions::default(),
         config,
     })
 }
 
-/// Serves until SIGTERM or Ctrl-C, then drains connections for up to 10 s, with the lifecycle
-/// [`scheduler`] running alongside. `on_listening` is called with the bound address once the
-/// server accepts connections.
+/// The operator's certificate, or the generated one (issued now if needed); checked by building
+/// the TLS configuration once, so that a bad file fails the start rather than every handshake.
+fn prepare_tls(
+    config: &ServeConfig,
+) -> Result<(Option<tls::TlsPaths>, Option<TlsFiles>), ServeError> {
+    let operator = match (&config.tls_cert, &config.tls_key) {
+        (Some(cert), Some(key)) => Some((cert.clone(), key.clone())),
+        (None, None) => None,
+        _ => {
+            return Err(ServeError::Config(
+                "--tls-cert and --tls-key go together".into(),
+            ));
+        }
+    };
+    if !config.tls {
+        if operator.is_some() || config.tls_client_ca.is_some() {
+            return Err(ServeError::Config(
+                "--tls-cert, --tls-key and --tls-client-ca need TLS (drop --no-tls)".into(),
+            ));
+        }
+        return Ok((None, None));
+    }
+    let (generated, (cert, key)) = match operator {
+        Some(pair) => (None, pair),
+        None => {
+            let paths =
+                tls::ensure(&config.data_dir, &config.tls_sans).map_err(BootstrapError::from)?;
+            let pair = (paths.cert.clone(), paths.key.clone());
+            (Some(paths), pair)
+        }
+    };
+    let files = TlsFiles {
+        cert,
+        key,
+        client_ca: config.tls_client_ca.clone(),
+    };
+    tls_config::server_config(&files)?;
+    Ok((generated, Some(files)))
+}
+
+/// Serves until SIGTERM or Ctrl-C, then drains connections for up to 10 s and flushes the audit
+/// trail, with the lifecycle [`scheduler`] running alongside. `on_listening` is called with the
+/// bound address once the server accepts connections.
 pub async fn serve(
     prepared: Prepared,
     on_listening: impl FnOnce(SocketAddr) + Send + 'static,
 ) -> Result<(), ServeError> {
+    serve_until(prepared, on_listening, shutdown_signal()).await
+}
+
+/// [`serve`], stopping when `shutdown` completes instead of on a signal (tests, embedding).
+pub async fn serve_until(
+    prepared: Prepared,
+    on_listening: impl FnOnce(SocketAddr) + Send + 'static,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), ServeError> {
+    let (sink, writer) = audit::start(Arc::clone(&prepared.kms.store), prepared.audit)
+        .await
+        .map_err(BootstrapError::from)?;
+    let guards = Guards::new(Some(sink), &prepared.config.limits);
     let scheduler = scheduler::spawn(Arc::clone(&prepared.kms), prepared.scheduler);
-    let served = listen(&prepared, on_listening).await;
+    let served = listen(&prepared, guards, on_listening, shutdown).await;
     scheduler.abort();
+    // Every record of an answered call is queued by now: store them all, log the head.
+    writer.finish().await;
     served
 }
 
 async fn listen(
     prepared: &Prepared,
+    guards: Guards,
     on_listening: impl FnOnce(SocketAddr) + Send + 'static,
+    shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServeError> {
-    let handle = Handle::new();
-    let app =
-        http::router(Arc::clone(&prepared.kms)).into_make_service_with_connect_info::<SocketAddr>();
-    tokio::spawn(shutdown_on_signal(handle.clone()));
+    let limits = prepared.config.limits;
+    let listener = BoundedListener::bind(prepared.config.listen, limits.max_connections).await?;
+    let handle: Handle<Peer> = Handle::new();
+    let state = AppState {
+        kms: Arc::clone(&prepared.kms),
+        guards,
+    };
+    let app = http::guarded_router(state).into_make_service_with_connect_info::<SocketAddr>();
+    let stopper = handle.clone();
+    tokio::spawn(async move {
+        shutdown.await;
+        tracing::info!("shutting down: draining connections");
+        stopper.graceful_shutdown(Some(Duration::from_secs(10)));
+    });
     let watcher = handle.clone();
     tokio::spawn(async move {
         if let Some(addr) = watcher.listening().await {
-            on_listening(addr);
+            on_listening(addr.0);
         }
     });
-    match &prepared.tls {
-        Some(paths) => {
-            let rustls = RustlsConfig::from_pem_file(&paths.cert, &paths.key).await?;
-            axum_server::bind_rustls(prepared.config.listen, rustls)
-                .handle(handle)
-                .serve(app)
-                .await?;
+    // HTTP/1.1 only, with bounded request heads and timeouts (crate::limits).
+    let mut server = axum_server::Server::<Peer>::from_listener(listener)
+        .handle(handle)
+        .http1_only()
+        .first_request_timeout(limits.header_timeout);
+    server
+        .http_builder()
+        .http1()
+        .header_read_timeout(limits.header_timeout)
+        .max_buf_size(limits::MAX_HEADER_BYTES)
+        .max_headers(limits::MAX_HEADERS);
+    match &prepared.tls_files {
+        Some(files) => {
+            let config = RustlsConfig::from_config(Arc::new(tls_config::server_config(files)?));
+            let reloader = tls_config::spawn_reloader(
+                files.clone(),
+                config.clone(),
+                prepared.tls_reload_every,
+            );
+            let acceptor =
+                RustlsAcceptor::new(config).handshake_timeout(limits.tls_handshake_timeout);
+            let served = server.acceptor(acceptor).serve(app).await;
+            reloader.abort();
+            served?;
         }
-        None => {
-            axum_server::bind(prepared.config.listen)
-                .handle(handle)
-                .serve(app)
-                .await?
-        }
+        None => server.serve(app).await?,
     }
     Ok(())
 }
 
-async fn shutdown_on_signal(handle: Handle<SocketAddr>) {
+/// Completes on SIGTERM or Ctrl-C.
+async fn shutdown_signal() {
     let ctrl_c = tokio::signal::ctrl_c();
     #[cfg(unix)]
     let term = async {
@@ -154,6 +287,4 @@ async fn shutdown_on_signal(handle: Handle<SocketAddr>) {
         _ = ctrl_c => {},
         () = term => {},
     }
-    tracing::info!("shutting down: draining connections");
-    handle.graceful_shutdown(Some(Duration::from_secs(10)));
 }

@@ -15,8 +15,16 @@ use std::sync::Arc;
 
 use tokio::task::JoinSet;
 
+mod audit;
+mod identity;
 mod lifecycle;
 
+pub use self::audit::{
+    audit_append_list_and_head, concurrent_audit_appends_form_one_chain, sample_audit_record,
+};
+pub use self::identity::{
+    access_keys_by_user, attachments_lifecycle, policies_and_versions, sample_user, users_lifecycle,
+};
 pub use self::lifecycle::{
     concurrent_destroys_have_one_winner, concurrent_rotations_have_one_winner,
     destroy_key_shreds_everything, due_work_is_found, list_keys_filters,
@@ -81,10 +89,16 @@ where
     check!(due_work_is_found(s => &*s));
     check!(list_keys_filters(s => &*s));
     check!(tag_resources_listing(s => &*s));
+    check!(users_lifecycle(s => &*s));
+    check!(access_keys_by_user(s => &*s));
+    check!(policies_and_versions(s => &*s));
+    check!(attachments_lifecycle(s => &*s));
+    check!(audit_append_list_and_head(s => &*s));
     check!(concurrent_updates_have_one_winner(s => s));
     check!(concurrent_creates_all_land(s => s));
     check!(concurrent_destroys_have_one_winner(s => s));
     check!(concurrent_rotations_have_one_winner(s => s));
+    check!(concurrent_audit_appends_form_one_chain(s => s));
     Ok(())
 }
 

@@ -11,9 +11,17 @@
 
 use async_trait::async_trait;
 
+pub mod audit;
 #[cfg(any(test, feature = "conformance"))]
 pub mod conformance;
+mod identity;
 pub mod sqlite;
+
+pub use audit::{AuditHead, AuditRecord, ChainedRecord};
+pub use identity::{
+    AttachmentRecord, POLICY_CUSTOM, POLICY_SYSTEM, PRINCIPAL_USER, PolicyRecord,
+    PolicyVersionRecord, UserRecord, VersionOptions,
+};
 
 /// What a store operation can fail with.
 #[derive(Debug, thiserror::Error)]
@@ -25,9 +33,13 @@ pub enum StoreError {
     /// A row with the same unique name already exists.
     #[error("already exists")]
     AlreadyExists,
-    /// The row changed since it was read (its `revision` moved on).
-    #[error("concurrent modification")]
+    /// The row changed since it was read (its `revision` moved on), or it is still in use
+    /// where the operation needs it unused.
+    #[error("concurrent modification or still in use")]
     Conflict,
+    /// A per-owner limit would be exceeded (access keys per user, versions per policy).
+    #[error("limit exceeded")]
+    LimitExceeded,
     /// The database failed.
     #[error("storage backend failure: {0}")]
     Backend(#[source] Box<dyn std::error::Error + Send + Sync>),
@@ -307,7 +319,151 @@ pub trait KeyStore: Send + Sync + 'static {
     /// The access key with this id.
     async fn get_access_key(&self, access_key_id: &str) -> StoreResult<Option<AccessKeyRecord>>;
 
+    // ---- Identity and access (the RAM API): users, access keys by user, custom policies and
+    // their versions, policy attachments. Names are case-sensitive. ----
+
+    /// Creates a user. `AlreadyExists` if the name or the id is taken.
+    async fn create_user(&self, user: &UserRecord) -> StoreResult<()>;
+
+    /// The user with this name.
+    async fn get_user(&self, user_name: &str) -> StoreResult<Option<UserRecord>>;
+
+    /// Up to `limit` users ordered by name, starting after the name `after` (keyset paging).
+    async fn list_users(&self, after: Option<&str>, limit: u64) -> StoreResult<Vec<UserRecord>>;
+
+    /// Replaces the user called `user_name` with `user`, which may carry a new name: a rename
+    /// also moves the user's access keys and attachments, in the same transaction. `NotFound` if
+    /// absent, `AlreadyExists` if the new name is taken.
+    async fn update_user(&self, user_name: &str, user: &UserRecord) -> StoreResult<()>;
+
+    /// Deletes a user that has no access key and no attached policy. `NotFound` if absent,
+    /// `Conflict` (nothing changed) if it still has either.
+    async fn delete_user(&self, user_name: &str) -> StoreResult<()>;
+
+    /// Adds an access key for an existing user that has fewer than `max_per_user` keys, in one
+    /// transaction. `NotFound` if the user is absent, `LimitExceeded` at the limit,
+    /// `AlreadyExists` if the id is taken.
+    async fn create_access_key(&self, key: &AccessKeyRecord, max_per_user: u64) -> StoreResult<()>;
+
+    /// A user's access keys, oldest first.
+    async fn list_access_keys(&self, user_name: &str) -> StoreResult<Vec<AccessKeyRecord>>;
+
+    /// Sets an access key's status (`Active`, `Inactive`). `NotFound` if absent.
+    async fn set_access_key_status(&self, access_key_id: &str, status: &str) -> StoreResult<()>;
+
+    /// Deletes an access key. `NotFound` if absent.
+    async fn delete_access_key(&self, access_key_id: &str) -> StoreResult<()>;
+
+    /// Creates a custom policy with its first version (`policy.default_version` names it, and
+    /// it is numbered 1). `AlreadyExists` if the name is taken.
+    async fn create_policy(
+        &self,
+        policy: &PolicyRecord,
+        first_version: &PolicyVersionRecord,
+    ) -> StoreResult<()>;
+
+    /// The custom policy with this name.
+    async fn get_policy(&self, policy_name: &str) -> StoreResult<Option<PolicyRecord>>;
+
+    /// Up to `limit` custom policies ordered by name, starting after the name `after`.
+    async fn list_policies(
+        &self,
+        after: Option<&str>,
+        limit: u64,
+    ) -> StoreResult<Vec<PolicyRecord>>;
+
+    /// Deletes a custom policy and its versions; with `cascade` also its attachments. Without
+    /// `cascade`, `Conflict` (nothing changed) if it is attached to any principal or has a
+    /// version besides the default. `NotFound` if absent.
+    async fn delete_policy(&self, policy_name: &str, cascade: bool) -> StoreResult<()>;
+
+    /// Adds a version `v<n>` (numbered after the highest the policy ever had) with this
+    /// document, making it the default when asked. At `options.max_versions`: with
+    /// `options.rotate` the oldest non-default version is deleted first, else `LimitExceeded`.
+    /// `NotFound` if the policy is absent. Returns the new version.
+    async fn add_policy_version(
+        &self,
+        policy_name: &str,
+        document: &str,
+        create_date: i64,
+        options: VersionOptions,
+    ) -> StoreResult<PolicyVersionRecord>;
+
+    /// One version of a custom policy.
+    async fn get_policy_version(
+        &self,
+        policy_name: &str,
+        version_id: &str,
+    ) -> StoreResult<Option<PolicyVersionRecord>>;
+
+    /// A custom policy's versions, oldest first (empty if the policy is absent).
+    async fn list_policy_versions(
+        &self,
+        policy_name: &str,
+    ) -> StoreResult<Vec<PolicyVersionRecord>>;
+
+    /// Makes a version the default. `NotFound` if the policy or the version is absent.
+    async fn set_default_policy_version(
+        &self,
+        policy_name: &str,
+        version_id: &str,
+        update_date: i64,
+    ) -> StoreResult<()>;
+
+    /// Deletes a non-default version. `NotFound` if absent, `Conflict` if it is the default.
+    async fn delete_policy_version(&self, policy_name: &str, version_id: &str) -> StoreResult<()>;
+
+    /// Attaches a policy to a principal. `AlreadyExists` if attached; `NotFound` if the
+    /// principal (a user) is absent, or the policy when it is a custom one (system policies are
+    /// not stored: the caller checks their names).
+    async fn attach_policy(&self, attachment: &AttachmentRecord) -> StoreResult<()>;
+
+    /// Detaches a policy from a principal. `NotFound` if it was not attached.
+    async fn detach_policy(
+        &self,
+        principal_type: &str,
+        principal_name: &str,
+        policy_type: &str,
+        policy_name: &str,
+    ) -> StoreResult<()>;
+
+    /// The policies attached to a principal, oldest attachment first.
+    async fn list_attachments(
+        &self,
+        principal_type: &str,
+        principal_name: &str,
+    ) -> StoreResult<Vec<AttachmentRecord>>;
+
+    /// How many principals a policy is attached to.
+    async fn count_attachments(&self, policy_type: &str, policy_name: &str) -> StoreResult<u64>;
+
+    // ---- Signature nonces ----
+
     /// Records a signature nonce until `expires_at` (unix seconds). Returns `false` if the same
     /// nonce is already recorded and not yet expired (a replay). Expired nonces may be purged.
     async fn remember_nonce(&self, nonce: &str, expires_at: i64, now: i64) -> StoreResult<bool>;
+
+    // ---- Audit trail: append-only and hash-chained (`keywarden_core::audit`). There is no
+    // method to change or remove a record. ----
+
+    /// Appends `records`, in order, after the current head, in one transaction: each gets the
+    /// next `seq` (the `seq` given is ignored) and is linked to its predecessor with
+    /// `keywarden_core::audit::chain`. Reading the head and inserting happen in the same write
+    /// transaction, so appends from any number of tasks or servers sharing the store form one
+    /// chain. Returns the head after the append (`None` only for an empty log and no records).
+    async fn append_audit(&self, records: &[AuditRecord]) -> StoreResult<Option<AuditHead>>;
+
+    /// Up to `limit` records with `seq > after_seq`, in `seq` order; with `since_ms`, only those
+    /// with `time_ms >= since_ms`. To read a contiguous run from a time, find its first record
+    /// with `since_ms` and `limit` 1, then page on `after_seq` without `since_ms` (record times
+    /// need not be monotonic in `seq`).
+    async fn list_audit(
+        &self,
+        since_ms: Option<i64>,
+        after_seq: u64,
+        limit: u64,
+    ) -> StoreResult<Vec<ChainedRecord>>;
+
+    /// The last record's `seq` and `hash`, or `None` while the log is empty.
+    async fn audit_head(&self) -> StoreResult<Option<AuditHead>>;
 }

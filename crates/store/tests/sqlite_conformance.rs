@@ -69,6 +69,11 @@ each_check!(
     due_work_is_found,
     list_keys_filters,
     tag_resources_listing,
+    users_lifecycle,
+    access_keys_by_user,
+    policies_and_versions,
+    attachments_lifecycle,
+    audit_append_list_and_head,
 );
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -92,6 +97,14 @@ async fn concurrent_rotations_have_one_winner() -> TestResult {
     let dir = tempfile::tempdir()?;
     let store = Arc::new(open_in(&dir).await?);
     conformance::concurrent_rotations_have_one_winner(store).await?;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_audit_appends_form_one_chain() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let store = Arc::new(open_in(&dir).await?);
+    conformance::concurrent_audit_appends_form_one_chain(store).await?;
     Ok(())
 }
 
@@ -243,8 +256,9 @@ async fn reopening_does_not_migrate_again() -> TestResult {
         |row| row.get(0),
     )?;
     assert_eq!(
-        tables, 5,
-        "keys, key_versions, aliases, key_tags, access_keys"
+        tables, 10,
+        "keys, key_versions, aliases, key_tags, access_keys, ram_users, ram_policies, \
+         ram_policy_versions, ram_attachments, audit_log"
     );
     Ok(())
 }

@@ -158,6 +158,7 @@ mod tests {
                 .iter()
                 .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
                 .collect(),
+            query_len: params.len(),
             headers: vec![],
             body_sha256: String::new(),
             peer: None,

@@ -122,6 +122,7 @@ pub fn request(params: &[(&str, &str)]) -> ApiRequest {
             .iter()
             .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
             .collect(),
+        query_len: params.len(),
         headers: vec![],
         body_sha256: String::new(),
         peer: None,

@@ -1,9 +1,9 @@
-//! SQL for the `access_keys` table: one row per access key.
+//! SQL for the `access_keys` table: one row per access key, indexed by user (schema V3).
 
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
 use super::error::SqlResultExt;
-use crate::{AccessKeyRecord, StoreResult};
+use crate::{AccessKeyRecord, StoreError, StoreResult};
 
 /// Inserts or replaces an access key.
 pub(super) fn put(conn: &Connection, key: &AccessKeyRecord) -> StoreResult<()> {
@@ -46,4 +46,45 @@ fn from_row(row: &Row<'_>) -> rusqlite::Result<AccessKeyRecord> {
         user_name: row.get(3)?,
         creation_date: row.get(4)?,
     })
+}
+
+/// A user's access keys, oldest first.
+pub(super) fn list_of_user(
+    conn: &Connection,
+    user_name: &str,
+) -> StoreResult<Vec<AccessKeyRecord>> {
+    let mut stmt = conn
+        .prepare_cached(
+            "SELECT access_key_id, sealed_secret, status, user_name, creation_date \
+             FROM access_keys WHERE user_name = ?1 ORDER BY creation_date, access_key_id",
+        )
+        .db()?;
+    let rows = stmt.query_map([user_name], from_row).db()?;
+    rows.collect::<rusqlite::Result<Vec<_>>>().db()
+}
+
+/// Sets an access key's status; `NotFound` if absent.
+pub(super) fn set_status(conn: &Connection, access_key_id: &str, status: &str) -> StoreResult<()> {
+    let changed = conn
+        .prepare_cached("UPDATE access_keys SET status = ?2 WHERE access_key_id = ?1")
+        .db()?
+        .execute([access_key_id, status])
+        .db()?;
+    if changed == 0 {
+        return Err(StoreError::NotFound);
+    }
+    Ok(())
+}
+
+/// Deletes an access key; `NotFound` if absent.
+pub(super) fn delete(conn: &Connection, access_key_id: &str) -> StoreResult<()> {
+    let changed = conn
+        .prepare_cached("DELETE FROM access_keys WHERE access_key_id = ?1")
+        .db()?
+        .execute([access_key_id])
+        .db()?;
+    if changed == 0 {
+        return Err(StoreError::NotFound);
+    }
+    Ok(())
 }

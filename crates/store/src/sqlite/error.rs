@@ -38,6 +38,20 @@ pub enum SqliteStoreError {
         /// The key that version names.
         version_key_id: String,
     },
+    /// An audit row holds a value its column cannot hold (altered outside keywarden).
+    #[error("audit record seq {seq}: column {column} is unreadable (the row was altered)")]
+    AuditRowUnreadable {
+        /// The row's `seq`.
+        seq: u64,
+        /// The column.
+        column: &'static str,
+    },
+    /// The database has no audit log to read.
+    #[error("no audit log: {reason}")]
+    NoAuditLog {
+        /// Why.
+        reason: String,
+    },
     /// A key's revision counter reached its maximum.
     #[error("revision of key {key_id} cannot be incremented")]
     RevisionOverflow {

@@ -14,7 +14,7 @@ use super::error::{SqlResultExt, SqliteStoreError};
 use crate::StoreResult;
 
 /// Migration steps; step `n` (0-based) takes the schema from version `n` to `n + 1`.
-const MIGRATIONS: &[&str] = &[V1_INITIAL, V2_LIFECYCLE];
+const MIGRATIONS: &[&str] = &[V1_INITIAL, V2_LIFECYCLE, V3_IDENTITY, V4_AUDIT];
 
 /// Version 1: keys, versions, aliases, tags and access keys.
 const V1_INITIAL: &str = "
@@ -96,6 +96,89 @@ UPDATE key_versions SET seq = numbered.n
     WHERE key_versions.version_id = numbered.version_id;
 CREATE UNIQUE INDEX key_versions_by_seq ON key_versions (key_id, seq);
 DROP INDEX key_versions_by_key;
+";
+
+/// Version 3, identity and access (the RAM API):
+///
+/// - `ram_users`, one row per user, by name (a rename rewrites the name in `access_keys` and
+///   `ram_attachments` in the same transaction);
+/// - `ram_policies` (custom policies; system policies are built into the server) with
+///   `last_version`, the highest version number the policy ever had, so version ids `v<n>` are
+///   never reused; `ram_policy_versions`, one row per version;
+/// - `ram_attachments`, one row per (principal, policy); `principal_type` is `User` today and
+///   leaves room for groups and roles;
+/// - an index of access keys by user (ListAccessKeys, the per-user limit).
+const V3_IDENTITY: &str = "
+CREATE TABLE ram_users (
+    user_name     TEXT    NOT NULL PRIMARY KEY,
+    user_id       TEXT    NOT NULL UNIQUE,
+    display_name  TEXT    NOT NULL,
+    mobile_phone  TEXT    NOT NULL,
+    email         TEXT    NOT NULL,
+    comments      TEXT    NOT NULL,
+    create_date   INTEGER NOT NULL,
+    update_date   INTEGER NOT NULL
+) STRICT;
+
+CREATE TABLE ram_policies (
+    policy_name     TEXT    NOT NULL PRIMARY KEY,
+    description     TEXT    NOT NULL,
+    default_version TEXT    NOT NULL,
+    last_version    INTEGER NOT NULL,
+    create_date     INTEGER NOT NULL,
+    update_date     INTEGER NOT NULL
+) STRICT;
+
+CREATE TABLE ram_policy_versions (
+    policy_name TEXT    NOT NULL REFERENCES ram_policies (policy_name) ON DELETE CASCADE,
+    version_id  TEXT    NOT NULL,
+    seq         INTEGER NOT NULL,
+    document    TEXT    NOT NULL,
+    create_date INTEGER NOT NULL,
+    PRIMARY KEY (policy_name, version_id),
+    UNIQUE (policy_name, seq)
+) STRICT;
+
+CREATE TABLE ram_attachments (
+    principal_type TEXT    NOT NULL,
+    principal_name TEXT    NOT NULL,
+    policy_type    TEXT    NOT NULL,
+    policy_name    TEXT    NOT NULL,
+    attach_date    INTEGER NOT NULL,
+    PRIMARY KEY (principal_type, principal_name, policy_type, policy_name)
+) STRICT;
+CREATE INDEX ram_attachments_by_policy ON ram_attachments (policy_type, policy_name);
+
+CREATE INDEX access_keys_by_user ON access_keys (user_name, creation_date, access_key_id);
+";
+
+/// Version 4, the audit trail: `audit_log`, one row per audited API call, hash-chained
+/// (`keywarden_core::audit`; module `audit`). `seq` is the chain position (the rowid, so a
+/// page is an index seek); `prev_hash` and `hash` are 32-byte SHA-256 values;
+/// `encryption_context` is compact JSON with sorted keys. Triggers make the table append-only
+/// for every connection (a guard against mistakes; tampering is caught by the chain).
+const V4_AUDIT: &str = "
+CREATE TABLE audit_log (
+    seq                INTEGER NOT NULL PRIMARY KEY,
+    time_ms            INTEGER NOT NULL,
+    request_id         TEXT    NOT NULL,
+    access_key_id      TEXT,
+    user_name          TEXT,
+    source_ip          TEXT    NOT NULL,
+    action             TEXT    NOT NULL,
+    key_id             TEXT,
+    key_version_id     TEXT,
+    encryption_context TEXT,
+    outcome_code       TEXT    NOT NULL,
+    http_status        INTEGER NOT NULL,
+    prev_hash          BLOB    NOT NULL,
+    hash               BLOB    NOT NULL
+) STRICT;
+CREATE INDEX audit_log_by_time ON audit_log (time_ms);
+CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log
+    BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;
+CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
+    BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;
 ";
 
 /// The schema version this build creates and understands.

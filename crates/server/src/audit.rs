@@ -1,0 +1,538 @@
+//! The audit trail's writer: every API call becomes one [`AuditRecord`] (see
+//! `keywarden_core::audit` for the format and the hash chain), appended to the store by one
+//! background task with group commit.
+//!
+//! # Path of a record
+//!
+//! The HTTP handler builds the record from the call's [`Exchange`] once the answer is decided,
+//! and hands it to the [`AuditSink`] *before* the answer is sent. The sink is a bounded queue
+//! ([`AuditOptions::queue`] records): handing over waits only while the queue is full, so an
+//! audit store that falls behind slows the API down instead of losing records. The writer task
+//! takes whatever is queued (up to [`AuditOptions::max_batch`]) and appends it in one store
+//! transaction, one fsync: while one batch commits the next one gathers, so the cost per call
+//! falls as load rises. A failed append is retried (with backoff, logged as an error) and never
+//! skipped; meanwhile the queue fills and calls wait: the API stops rather than run unaudited.
+//!
+//! # What is guaranteed
+//!
+//! - Every call that was answered has its record queued before the answer left.
+//! - Graceful shutdown (SIGTERM, Ctrl-C) stores every queued record before the process exits
+//!   ([`AuditWriter::finish`]) and logs the final head.
+//! - A crash or SIGKILL loses the records still queued or in the uncommitted batch: calls
+//!   answered in the last moments (normally a few milliseconds; at most
+//!   `queue + max_batch` calls). Records that were committed survive (SQLite
+//!   `synchronous=FULL`).
+//! - Calls still running when the shutdown drain ends (10 s) are cancelled unanswered; one that
+//!   had already changed state may then lack a record.
+//!
+//! # Head anchoring
+//!
+//! The hash chain shows edits, but someone who can write the database could cut its tail or
+//! rewrite it whole. So the writer logs the head (`<seq>:<hash>`) at start, every
+//! [`AuditOptions::anchor_records`] records, every [`AuditOptions::anchor_interval`] when it
+//! moved, and at shutdown; keep those lines elsewhere and check with
+//! `keywarden audit --verify --expect-head <seq>:<hash>`.
+//!
+//! # What a record holds
+//!
+//! Time, request id, access key (the claimed one when the signature did not verify) and its
+//! user, source address, `<product>:<Action>`, the key and version the answer names (else the
+//! `KeyId` / `KeyVersionId` parameters as given), the encryption context, the outcome code
+//! and HTTP status. Never plaintext, data keys, blobs or secrets: the record type has no field
+//! for them. For requests that did not authenticate, the context is left out and the strings
+//! taken from the request are cut to [`MAX_FIELD_BYTES`], so anonymous traffic cannot grow the
+//! log by more than about a kilobyte per request.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use keywarden_core::audit::AuditRecord;
+use keywarden_core::context::EncryptionContext;
+use keywarden_store::{AuditHead, KeyStore, StoreError};
+use tokio::sync::{mpsc, oneshot};
+use tokio::task::JoinHandle;
+
+use crate::http::Exchange;
+use crate::ram::RAM_VERSION;
+use crate::request::ApiRequest;
+
+/// Longest string copied from an unauthenticated request into a record, in bytes.
+pub const MAX_FIELD_BYTES: usize = 256;
+
+/// How long shutdown keeps retrying a failing append before giving up (and saying so).
+const SHUTDOWN_PATIENCE: Duration = Duration::from_secs(30);
+
+/// Tunables of the writer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AuditOptions {
+    /// Records queued at most; a call waits while the queue is full.
+    pub queue: usize,
+    /// Records appended in one transaction at most.
+    pub max_batch: usize,
+    /// Log the head after this many records.
+    pub anchor_records: u64,
+    /// Log the head this often (when it moved).
+    pub anchor_interval: Duration,
+}
+
+impl Default for AuditOptions {
+    fn default() -> Self {
+        Self {
+            queue: 4096,
+            max_batch: 512,
+            anchor_records: 1000,
+            anchor_interval: Duration::from_secs(300),
+        }
+    }
+}
+
+/// What the request said that the record needs, captured when it was parsed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RequestFacts {
+    /// `Version` / `x-acs-version`.
+    version: Option<String>,
+    /// The access key the request claims (before its signature is checked).
+    claimed_access_key_id: Option<String>,
+    /// The `KeyId` parameter as given (id, alias or ARN).
+    key_id: Option<String>,
+    /// The `KeyVersionId` parameter.
+    key_version_id: Option<String>,
+    /// `EncryptionContext` (else ReEncrypt's `DestinationEncryptionContext`), when it parses.
+    encryption_context: Option<BTreeMap<String, String>>,
+}
+
+impl RequestFacts {
+    /// The facts of a parsed request.
+    pub fn of(req: &ApiRequest) -> Self {
+        let context = req
+            .param("EncryptionContext")
+            .or_else(|| req.param("DestinationEncryptionContext"))
+            .and_then(|text| EncryptionContext::parse(Some(text)).ok())
+            .map(|ctx| ctx.pairs().clone());
+        Self {
+            version: req.version().map(str::to_owned),
+            claimed_access_key_id: claimed_access_key(req),
+            key_id: req.optional("KeyId").map(str::to_owned),
+            key_version_id: req.optional("KeyVersionId").map(str::to_owned),
+            encryption_context: context,
+        }
+    }
+}
+
+/// The access key id a request names: RPC v1's `AccessKeyId`, or the `Credential` of an ACS3
+/// (the id) / ACS4 (`id/date/region/product/...`) `Authorization` header.
+fn claimed_access_key(req: &ApiRequest) -> Option<String> {
+    match req.header("authorization") {
+        Some(h) => keywarden_core::sign::Authorization::parse(h)
+            .and_then(|a| a.credential.split('/').next().map(str::to_owned)),
+        None => req.param("AccessKeyId").map(str::to_owned),
+    }
+    .filter(|id| !id.is_empty())
+}
+
+/// `s` cut to at most [`MAX_FIELD_BYTES`] on a character boundary.
+fn bounded(s: &str) -> String {
+    let mut end = s.len().min(MAX_FIELD_BYTES);
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    s.get(..end).unwrap_or_default().to_owned()
+}
+
+/// Unix milliseconds now.
+pub fn now_ms() -> i64 {
+    let since = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    i64::try_from(since.as_millis()).unwrap_or(i64::MAX)
+}
+
+/// The record of a finished call received at `time_ms`.
+pub fn record_of(ex: &Exchange, time_ms: i64) -> AuditRecord {
+    let facts = &ex.facts;
+    let authenticated = ex.caller.is_some();
+    let (outcome_code, http_status, body) = match &ex.result {
+        Ok(body) => ("Success".to_owned(), 200, Some(body)),
+        Err(e) => (e.code().to_owned(), e.status().as_u16(), None),
+    };
+    let answered = |name: &str| -> Option<String> {
+        let body = body?;
+        let value = body
+            .get(name)
+            .or_else(|| body.get("KeyMetadata").and_then(|m| m.get(name)))?;
+        value.as_str().map(str::to_owned)
+    };
+    let given = |v: &Option<String>| v.as_deref().map(bounded);
+    let action = match ex.action.as_str() {
+        "-" => String::new(),
+        action => {
+            let product = if facts.version.as_deref() == Some(RAM_VERSION) {
+                "ram"
+            } else {
+                "kms"
+            };
+            bounded(&format!("{product}:{action}"))
+        }
+    };
+    AuditRecord {
+        seq: 0,
+        time_ms,
+        request_id: ex.request_id.clone(),
+        access_key_id: match &ex.caller {
+            Some(caller) => Some(caller.access_key_id.clone()),
+            None => given(&facts.claimed_access_key_id),
+        },
+        user_name: ex.caller.as_ref().map(|c| c.user_name.clone()),
+        source_ip: ex.peer.ip().to_string(),
+        action,
+        key_id: answered("KeyId").or_else(|| given(&facts.key_id)),
+        key_version_id: answered("KeyVersionId").or_else(|| given(&facts.key_version_id)),
+        encryption_context: if authenticated {
+            facts.encryption_context.clone()
+        } else {
+            None
+        },
+        outcome_code,
+        http_status,
+    }
+}
+
+/// Where the HTTP layer hands records over. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct AuditSink {
+    tx: mpsc::Sender<AuditRecord>,
+}
+
+impl AuditSink {
+    /// Queues `record`, waiting while the queue is full. After [`AuditWriter::finish`] the
+    /// record cannot be stored; that is logged as an error, never skipped silently.
+    pub async fn submit(&self, record: AuditRecord) {
+        if let Err(mpsc::error::SendError(lost)) = self.tx.send(record).await {
+            tracing::error!(
+                request_id = lost.request_id,
+                action = lost.action,
+                "audit trail closed: the record of this call was not stored"
+            );
+        }
+    }
+}
+
+/// The running writer task; [`AuditWriter::finish`] flushes and stops it.
+#[derive(Debug)]
+pub struct AuditWriter {
+    stop: oneshot::Sender<()>,
+    task: JoinHandle<Option<AuditHead>>,
+}
+
+impl AuditWriter {
+    /// Stops taking records, stores every record already queued, logs the final head and
+    /// returns it.
+    pub async fn finish(self) -> Option<AuditHead> {
+        // The task may already be gone (its receiver dropped): then there is nothing to stop.
+        let _ = self.stop.send(());
+        match self.task.await {
+            Ok(head) => head,
+            Err(e) => {
+                tracing::error!(error = %e, "audit writer task failed");
+                None
+            }
+        }
+    }
+}
+
+/// Starts the writer on `store`: logs the current head and returns the sink and the writer.
+pub async fn start(
+    store: Arc<dyn KeyStore>,
+    options: AuditOptions,
+) -> Result<(AuditSink, AuditWriter), StoreError> {
+    let head = store.audit_head().await?;
+    match head {
+        Some(h) => tracing::info!(audit_head = %h, "audit trail open"),
+        None => tracing::info!("audit trail open (empty)"),
+    }
+    let (tx, rx) = mpsc::channel(options.queue.max(1));
+    let (stop, stopped) = oneshot::channel();
+    let task = tokio::spawn(run(store, rx, stopped, options, head));
+    Ok((AuditSink { tx }, AuditWriter { stop, task }))
+}
+
+/// When to log the head.
+struct Anchor {
+    options: AuditOptions,
+    logged: Option<AuditHead>,
+    since_logged: u64,
+}
+
+impl Anchor {
+    fn log(&mut self, head: Option<AuditHead>, why: &'static str) {
+        if let Some(h) = head {
+            if self.logged != head {
+                tracing::info!(audit_head = %h, "audit chain head ({why}); verify later with `keywarden audit --verify --expect-head {h}`");
+            }
+        }
+        self.logged = head;
+        self.since_logged = 0;
+    }
+
+    fn appended(&mut self, head: Option<AuditHead>, records: usize) {
+        self.since_logged = self.since_logged.saturating_add(records as u64);
+        if self.since_logged >= self.options.anchor_records {
+            self.log(head, "periodic");
+        }
+    }
+}
+
+async fn run(
+    store: Arc<dyn KeyStore>,
+    mut rx: mpsc::Receiver<AuditRecord>,
+    mut stopped: oneshot::Receiver<()>,
+    options: AuditOptions,
+    mut head: Option<AuditHead>,
+) -> Option<AuditHead> {
+    let max_batch = options.max_batch.max(1);
+    let mut anchor = Anchor {
+        options,
+        logged: head,
+        since_logged: 0,
+    };
+    let mut batch = Vec::with_capacity(max_batch);
+    let mut tick = tokio::time::interval(options.anchor_interval.max(Duration::from_millis(1)));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    tick.tick().await;
+    loop {
+        tokio::select! {
+            biased;
+            _ = &mut stopped => break,
+            received = rx.recv_many(&mut batch, max_batch) => {
+                if received == 0 {
+                    break;
+                }
+                head = append(&*store, &mut batch, None).await.or(head);
+                anchor.appended(head, received);
+            }
+            _ = tick.tick() => anchor.log(head, "periodic"),
+        }
+    }
+    // Drain: no new records, every queued one stored.
+    rx.close();
+    let deadline = Instant::now() + SHUTDOWN_PATIENCE;
+    while rx.recv_many(&mut batch, max_batch).await > 0 {
+        head = append(&*store, &mut batch, Some(deadline)).await.or(head);
+    }
+    match head {
+        Some(h) => {
+            tracing::info!(audit_head = %h, "audit trail closed; final head (verify later with `keywarden audit --verify --expect-head {h}`)")
+        }
+        None => tracing::info!("audit trail closed (empty)"),
+    }
+    head
+}
+
+/// Appends `batch` (emptying it), retrying failures with backoff until it succeeds or, at
+/// shutdown, until `deadline`.
+async fn append(
+    store: &dyn KeyStore,
+    batch: &mut Vec<AuditRecord>,
+    deadline: Option<Instant>,
+) -> Option<AuditHead> {
+    let mut delay = Duration::from_millis(50);
+    loop {
+        match store.append_audit(batch).await {
+            Ok(head) => {
+                batch.clear();
+                return head;
+            }
+            Err(e) => {
+                tracing::error!(error = %e, records = batch.len(), "audit append failed; API calls wait until it succeeds");
+                if deadline.is_some_and(|d| Instant::now() >= d) {
+                    tracing::error!(
+                        records = batch.len(),
+                        "audit append still failing at shutdown: these records are lost"
+                    );
+                    batch.clear();
+                    return None;
+                }
+                tokio::time::sleep(delay).await;
+                delay = (delay * 2).min(Duration::from_secs(5));
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::auth::Caller;
+    use crate::error::ApiError;
+    use keywarden_store::sqlite::SqliteStore;
+    use serde_json::{Value, json};
+
+    fn request(params: &[(&str, &str)], headers: &[(&str, &str)]) -> ApiRequest {
+        let own = |p: &[(&str, &str)]| {
+            p.iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect::<Vec<_>>()
+        };
+        ApiRequest {
+            method: "POST".into(),
+            params: own(params),
+            query_len: params.len(),
+            headers: own(headers),
+            body_sha256: String::new(),
+            peer: None,
+        }
+    }
+
+    fn exchange(facts: RequestFacts, caller: bool, result: Result<Value, ApiError>) -> Exchange {
+        Exchange {
+            request_id: "RID".into(),
+            action: "Encrypt".into(),
+            caller: caller.then(|| Caller {
+                access_key_id: "KWREAL".into(),
+                user_name: "alice".into(),
+            }),
+            peer: "10.1.2.3:4567".parse().unwrap(),
+            result: result.map(|v| v.as_object().cloned().unwrap_or_default()),
+            facts,
+        }
+    }
+
+    #[test]
+    fn a_success_names_the_key_and_version_it_answered() {
+        let req = request(
+            &[
+                ("KeyId", "alias/app"),
+                ("Plaintext", "secret text"),
+                ("EncryptionContext", r#"{"b":"2","a":"1"}"#),
+                ("Version", "2016-01-20"),
+            ],
+            &[],
+        );
+        let body = json!({"KeyId": "k-1", "KeyVersionId": "v-1", "CiphertextBlob": "BLOB"});
+        let r = record_of(&exchange(RequestFacts::of(&req), true, Ok(body)), 42);
+        assert_eq!(r.time_ms, 42);
+        assert_eq!(r.request_id, "RID");
+        assert_eq!(r.access_key_id.as_deref(), Some("KWREAL"));
+        assert_eq!(r.user_name.as_deref(), Some("alice"));
+        assert_eq!(r.source_ip, "10.1.2.3");
+        assert_eq!(r.action, "kms:Encrypt");
+        assert_eq!(r.key_id.as_deref(), Some("k-1"));
+        assert_eq!(r.key_version_id.as_deref(), Some("v-1"));
+        let ctx = r.encryption_context.clone().unwrap();
+        assert_eq!(ctx.get("a").map(String::as_str), Some("1"));
+        assert_eq!((r.outcome_code.as_str(), r.http_status), ("Success", 200));
+        let all = serde_json::to_string(&r).unwrap();
+        assert!(
+            !all.contains("secret text") && !all.contains("BLOB"),
+            "{all}"
+        );
+    }
+
+    #[test]
+    fn create_key_is_found_in_key_metadata() {
+        let body = json!({"KeyMetadata": {"KeyId": "k-9", "Arn": "acs:kms:..."}});
+        let r = record_of(&exchange(RequestFacts::default(), true, Ok(body)), 1);
+        assert_eq!(r.key_id.as_deref(), Some("k-9"));
+        assert_eq!(r.key_version_id, None);
+    }
+
+    #[test]
+    fn a_failure_keeps_the_parameters_as_given() {
+        let req = request(&[("KeyId", "alias/missing"), ("KeyVersionId", "v-x")], &[]);
+        let r = record_of(
+            &exchange(RequestFacts::of(&req), true, Err(ApiError::AliasNotFound)),
+            1,
+        );
+        assert_eq!(r.key_id.as_deref(), Some("alias/missing"));
+        assert_eq!(r.key_version_id.as_deref(), Some("v-x"));
+        assert_eq!(
+            (r.outcome_code.as_str(), r.http_status),
+            ("Forbidden.AliasNotFound", 404)
+        );
+    }
+
+    #[test]
+    fn an_unauthenticated_call_keeps_the_claimed_key_and_little_else() {
+        let long = "x".repeat(10_000);
+        let req = request(
+            &[
+                ("KeyId", long.as_str()),
+                ("EncryptionContext", r#"{"big":"context"}"#),
+            ],
+            &[(
+                "authorization",
+                "ACS4-HMAC-SHA256 Credential=KWCLAIMED/20260101/cn/kms/aliyun_v4_request,SignedHeaders=host,Signature=00",
+            )],
+        );
+        let mut ex = exchange(
+            RequestFacts::of(&req),
+            false,
+            Err(ApiError::SignatureDoesNotMatch("sts".into())),
+        );
+        ex.action = "-".into();
+        let r = record_of(&ex, 1);
+        assert_eq!(r.access_key_id.as_deref(), Some("KWCLAIMED"));
+        assert_eq!(r.user_name, None);
+        assert_eq!(r.action, "");
+        assert_eq!(r.key_id.as_ref().map(String::len), Some(MAX_FIELD_BYTES));
+        assert_eq!(r.encryption_context, None);
+        assert_eq!(r.outcome_code, "SignatureDoesNotMatch");
+        let rpc = request(&[("AccessKeyId", "KWRPC"), ("Version", RAM_VERSION)], &[]);
+        let r = record_of(
+            &exchange(
+                RequestFacts::of(&rpc),
+                false,
+                Err(ApiError::AccessKeyNotFound),
+            ),
+            1,
+        );
+        assert_eq!(r.access_key_id.as_deref(), Some("KWRPC"));
+        assert_eq!(r.action, "ram:Encrypt");
+    }
+
+    #[test]
+    fn bounded_cuts_on_a_character_boundary() {
+        let s = format!("{}é", "a".repeat(MAX_FIELD_BYTES - 1));
+        assert_eq!(bounded(&s), "a".repeat(MAX_FIELD_BYTES - 1));
+        assert_eq!(bounded("short"), "short");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn every_submitted_record_is_stored_by_finish() {
+        let dir = tempfile::tempdir().unwrap();
+        let store: Arc<dyn KeyStore> = Arc::new(
+            SqliteStore::open(&dir.path().join("keywarden.db"))
+                .await
+                .unwrap(),
+        );
+        let options = AuditOptions {
+            queue: 8,
+            max_batch: 4,
+            ..AuditOptions::default()
+        };
+        let (sink, writer) = start(Arc::clone(&store), options).await.unwrap();
+        let mut tasks = tokio::task::JoinSet::new();
+        for t in 0..8 {
+            let sink = sink.clone();
+            tasks.spawn(async move {
+                for i in 0..50 {
+                    let mut r = keywarden_store::conformance::sample_audit_record(
+                        &format!("t{t}-{i}"),
+                        now_ms(),
+                    );
+                    r.seq = 0;
+                    sink.submit(r).await;
+                }
+            });
+        }
+        while let Some(done) = tasks.join_next().await {
+            done.unwrap();
+        }
+        let head = writer.finish().await.unwrap();
+        assert_eq!(head.seq, 400);
+        let all = store.list_audit(None, 0, 1000).await.unwrap();
+        assert_eq!(all.len(), 400);
+        keywarden_core::audit::verify(keywarden_core::audit::ChainStart::Genesis, all).unwrap();
+    }
+}

@@ -1,0 +1,199 @@
+//! Authorization: every KMS and RAM call is checked against the caller's policies **before** its
+//! operation runs, so a denied call answers 403 `Forbidden.NoPermission` and does nothing (a
+//! `DryRun` of a denied call too).
+//!
+//! 1. The resources: [`kms_targets`] and [`ram_targets`] turn the request into the ARNs it
+//!    touches, with the request's encryption context where the action has one. A key named by
+//!    alias is authorized against the key the alias resolves to; see those modules for each
+//!    action's resources.
+//! 2. The caller's policies ([`Authz::policies_of`]): the system policies and the default
+//!    versions of the custom policies attached to the caller's user, parsed once and cached per
+//!    user for the cache TTL. Local RAM changes invalidate at once (a change to a user's
+//!    attachments drops that user; a change to a policy's versions or its deletion drops every
+//!    user), and a load that raced with an invalidation is not cached, so the next call, also on
+//!    an open connection, sees the change. Other servers on the same store see it within the TTL.
+//! 3. [`keywarden_core::policy::evaluate`] with the condition values `acs:SourceIp` (the TCP
+//!    peer), `acs:SecureTransport` (whether the server serves TLS), `acs:CurrentTime`
+//!    (`Kms::now`) and the encryption context: explicit Deny wins, then every resource needs an
+//!    Allow, else the call is denied.
+
+mod kms_resources;
+mod ram_resources;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::Duration;
+
+use keywarden_core::policy::{Policy, RequestContext, evaluate, system_policy};
+use keywarden_store::{POLICY_CUSTOM, POLICY_SYSTEM, PRINCIPAL_USER};
+
+pub use kms_resources::kms_targets;
+pub use ram_resources::ram_targets;
+
+use crate::auth::Caller;
+use crate::cache::TtlCache;
+use crate::error::ApiError;
+use crate::kms::Kms;
+use crate::request::ApiRequest;
+
+/// One set of resources that must all be allowed, with the encryption context that goes with
+/// them (`None` when the action has none). Most calls have one target; ReEncrypt has two (the
+/// source key with the source context, the destination key with the destination context).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Target {
+    /// ARNs.
+    pub resources: Vec<String>,
+    /// `kms:EncryptionContext.*` values.
+    pub context: Option<BTreeMap<String, String>>,
+}
+
+impl Target {
+    /// Resources without an encryption context.
+    pub fn of(resources: Vec<String>) -> Self {
+        Self {
+            resources,
+            context: None,
+        }
+    }
+}
+
+/// The caller's effective policies, cached per user.
+pub struct Authz {
+    policies: TtlCache<String, Vec<Policy>>,
+    generation: AtomicU64,
+    secure_transport: AtomicBool,
+}
+
+impl Authz {
+    /// An empty cache whose entries live `ttl`.
+    pub fn new(ttl: Duration) -> Self {
+        Self {
+            policies: TtlCache::new(ttl, 10_000),
+            generation: AtomicU64::new(0),
+            secure_transport: AtomicBool::new(false),
+        }
+    }
+
+    /// Whether requests arrive over TLS (the value of `acs:SecureTransport`).
+    pub fn set_secure_transport(&self, tls: bool) {
+        self.secure_transport.store(tls, Ordering::SeqCst);
+    }
+
+    /// Forgets the cached policies of one user (after its attachments changed).
+    pub fn invalidate_user(&self, user_name: &str) {
+        self.generation.fetch_add(1, Ordering::SeqCst);
+        self.policies.remove(&user_name.to_owned());
+    }
+
+    /// Forgets every user's cached policies (after a policy's document changed or it was
+    /// deleted).
+    pub fn invalidate_all(&self) {
+        self.generation.fetch_add(1, Ordering::SeqCst);
+        self.policies.remove_where(|_, _| true);
+    }
+
+    /// The policies in force for `user_name`.
+    pub async fn policies_of(
+        &self,
+        kms: &Kms,
+        user_name: &str,
+    ) -> Result<Arc<Vec<Policy>>, ApiError> {
+        if let Some(p) = self.policies.get(&user_name.to_owned()) {
+            return Ok(p);
+        }
+        let generation = self.generation.load(Ordering::SeqCst);
+        let loaded = Arc::new(load_policies(kms, user_name).await?);
+        // An invalidation while loading may have made what was read stale: use it for this
+        // call only (it was read after the call began), do not cache it.
+        if self.generation.load(Ordering::SeqCst) == generation {
+            self.policies
+                .insert(user_name.to_owned(), Arc::clone(&loaded));
+        }
+        Ok(loaded)
+    }
+}
+
+/// Reads the policies attached to a user: system policies by name, custom ones at their
+/// default version. A custom document that no longer parses (it was valid when stored) is
+/// skipped, which can only take permissions away.
+async fn load_policies(kms: &Kms, user_name: &str) -> Result<Vec<Policy>, ApiError> {
+    let attachments = kms
+        .store
+        .list_attachments(PRINCIPAL_USER, user_name)
+        .await?;
+    let mut policies = Vec::with_capacity(attachments.len());
+    for a in attachments {
+        match a.policy_type.as_str() {
+            POLICY_SYSTEM => {
+                if let Some(p) = system_policy(&a.policy_name) {
+                    policies.push(p.policy());
+                }
+            }
+            POLICY_CUSTOM => {
+                let Some(policy) = kms.store.get_policy(&a.policy_name).await? else {
+                    continue;
+                };
+                let Some(version) = kms
+                    .store
+                    .get_policy_version(&a.policy_name, &policy.default_version)
+                    .await?
+                else {
+                    continue;
+                };
+                match Policy::parse(&version.document) {
+                    Ok(p) => policies.push(p),
+                    Err(e) => tracing::warn!(
+                        policy = a.policy_name,
+                        version = version.version_id,
+                        error = %e,
+                        "stored policy does not parse; ignored"
+                    ),
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(policies)
+}
+
+/// Decides whether `caller` may run `action` (`kms:Encrypt`, `ram:CreateUser`) on `targets`;
+/// `Forbidden.NoPermission` unless every target is allowed.
+pub async fn authorize(
+    kms: &Kms,
+    caller: &Caller,
+    req: &ApiRequest,
+    action: &str,
+    targets: Vec<Target>,
+) -> Result<(), ApiError> {
+    let policies = kms.authz.policies_of(kms, &caller.user_name).await?;
+    let refs: Vec<&Policy> = policies.iter().collect();
+    let secure = kms.authz.secure_transport.load(Ordering::SeqCst);
+    let now = kms.now();
+    if targets.is_empty() {
+        return Err(ApiError::NoPermission);
+    }
+    for target in targets {
+        let mut ctx = RequestContext::new(action, target.resources)
+            .with_secure_transport(secure)
+            .with_current_time(now);
+        if let Some(peer) = req.peer {
+            ctx = ctx.with_source_ip(peer.ip());
+        }
+        if let Some(context) = target.context {
+            ctx = ctx.with_encryption_context(context);
+        }
+        let decision = evaluate(&refs, &ctx);
+        if !decision.is_allowed() {
+            tracing::info!(
+                user = caller.user_name,
+                action,
+                resources = ?ctx.resources,
+                decision = %decision,
+                "denied"
+            );
+            return Err(ApiError::NoPermission);
+        }
+    }
+    Ok(())
+}

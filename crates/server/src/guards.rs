@@ -1,0 +1,79 @@
+//! What the API handler needs besides the KMS state: the audit sink, the per-access-key rate
+//! limiter and the body read timeout ([`Guards`]), and the router state that carries both
+//! ([`AppState`]).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::FromRef;
+
+use crate::audit::{self, AuditSink};
+use crate::auth::Caller;
+use crate::error::ApiError;
+use crate::http::Exchange;
+use crate::kms::Kms;
+use crate::limits::{LimitsConfig, RateLimiter};
+
+/// The serve-time guards of the API handler. Cheap to clone.
+#[derive(Clone)]
+pub struct Guards {
+    audit: Option<AuditSink>,
+    limiter: Arc<RateLimiter>,
+    body_timeout: Duration,
+}
+
+impl Guards {
+    /// Guards with an audit sink (`None`: calls are not audited) and `limits`.
+    pub fn new(audit: Option<AuditSink>, limits: &LimitsConfig) -> Self {
+        Self {
+            audit,
+            limiter: Arc::new(RateLimiter::new(limits)),
+            body_timeout: limits.body_timeout,
+        }
+    }
+
+    /// No audit trail and no rate limit: for tests and embedding. `serve` never uses this.
+    pub fn none() -> Self {
+        Self::new(None, &LimitsConfig::unlimited())
+    }
+
+    /// Admits one authenticated call, or refuses it with `Throttling`.
+    pub fn admit(&self, caller: &Caller) -> Result<(), ApiError> {
+        self.limiter.admit(&caller.access_key_id)
+    }
+
+    /// How long a request body may take to arrive.
+    pub fn body_timeout(&self) -> Duration {
+        self.body_timeout
+    }
+
+    /// Queues the audit record of a finished call received at `time_ms` (waits while the audit
+    /// queue is full).
+    pub async fn audit(&self, ex: &Exchange, time_ms: i64) {
+        if let Some(sink) = &self.audit {
+            sink.submit(audit::record_of(ex, time_ms)).await;
+        }
+    }
+}
+
+/// The router's state: the KMS and the guards. Handlers extract either part
+/// (`State<Arc<Kms>>`, `State<Guards>`).
+#[derive(Clone)]
+pub struct AppState {
+    /// Shared KMS state.
+    pub kms: Arc<Kms>,
+    /// Audit and limits.
+    pub guards: Guards,
+}
+
+impl FromRef<AppState> for Arc<Kms> {
+    fn from_ref(state: &AppState) -> Self {
+        Arc::clone(&state.kms)
+    }
+}
+
+impl FromRef<AppState> for Guards {
+    fn from_ref(state: &AppState) -> Self {
+        state.guards.clone()
+    }
+}
