@@ -483,3 +483,30 @@ fn the_trail_is_readable_live_and_survives_sigkill() {
     );
     assert_eq!(records(&out).len(), 51);
 }
+
+/// The keywarden client waits as `x-acs-retry-after` says and tries again, so a burst over the
+/// rate limit slows down instead of failing; the refusals are in the trail.
+#[test]
+fn the_client_retries_throttled_calls() {
+    let home = tempfile::tempdir().unwrap();
+    let server = Serve::start(home.path(), &["--rate-limit", "5", "--rate-burst", "1"]);
+    let (ak, secret) = server.credentials();
+    let client = server.client(&ak, &secret);
+    let started = Instant::now();
+    for _ in 0..6 {
+        client.call("DescribeRegions", &[]).unwrap();
+    }
+    assert!(
+        started.elapsed() >= Duration::from_millis(800),
+        "paced by the limit"
+    );
+    let data = server.data.clone();
+    assert_eq!(server.terminate(), 0);
+    let listed = records(&audit(&data, &["--verify"]));
+    let outcomes: Vec<&str> = listed
+        .iter()
+        .map(|r| r["outcome_code"].as_str().unwrap())
+        .collect();
+    assert_eq!(outcomes.iter().filter(|o| **o == "Success").count(), 6);
+    assert!(outcomes.contains(&"Throttling"), "{outcomes:?}");
+}

@@ -100,12 +100,44 @@ impl KmsClient {
     }
 
     /// Calls `action` of the product API `version` (e.g. [`RAM_VERSION`]) with `params`.
+    ///
+    /// A call refused with `Throttling` (the server's per-access-key rate limit; it did not run)
+    /// is signed afresh and sent again after the `x-acs-retry-after` the server asked for, up to
+    /// [`THROTTLE_RETRIES`] times; then the `Throttling` error is returned.
     pub fn call_version(
         &self,
         version: &str,
         action: &str,
         params: &[(String, String)],
     ) -> Result<Value, ClientError> {
+        let mut retries = 0;
+        loop {
+            match self.call_once(version, action, params) {
+                Attempt::Throttled(wait, _) if retries < THROTTLE_RETRIES => {
+                    retries += 1;
+                    std::thread::sleep(wait);
+                }
+                Attempt::Throttled(_, error) => return Err(error),
+                Attempt::Done(result) => return result,
+            }
+        }
+    }
+
+    fn call_once(&self, version: &str, action: &str, params: &[(String, String)]) -> Attempt {
+        match self.send(version, action, params) {
+            Ok(value) => Attempt::Done(Ok(value)),
+            Err((error, Some(wait))) => Attempt::Throttled(wait, error),
+            Err((error, None)) => Attempt::Done(Err(error)),
+        }
+    }
+
+    /// One signed request; an error comes with the wait the server asked for when it throttled.
+    fn send(
+        &self,
+        version: &str,
+        action: &str,
+        params: &[(String, String)],
+    ) -> Result<Value, (ClientError, Option<Duration>)> {
         let now = keywarden_core::dates::format_unix(keywarden_core::dates::now_unix());
         let signed = signer::sign_acs3(
             &self.host,
@@ -121,20 +153,31 @@ impl KmsClient {
         for (name, value) in signed.headers.iter().filter(|(n, _)| n != "host") {
             req = req.header(name, value);
         }
-        let mut resp = req.send_empty().map_err(|e| ClientError::Unreachable {
-            endpoint: self.settings.endpoint.clone(),
-            source: Box::new(e),
+        let mut resp = req.send_empty().map_err(|e| {
+            let error = ClientError::Unreachable {
+                endpoint: self.settings.endpoint.clone(),
+                source: Box::new(e),
+            };
+            (error, None)
         })?;
         let status = resp.status().as_u16();
+        let retry_after = resp
+            .headers()
+            .get("x-acs-retry-after")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<u64>().ok())
+            .filter(|ms| *ms > 0)
+            .map(|ms| Duration::from_millis(ms.min(MAX_THROTTLE_WAIT_MS)));
         let text = resp
             .body_mut()
             .read_to_string()
-            .map_err(|e| ClientError::Protocol(e.to_string()))?;
+            .map_err(|e| (ClientError::Protocol(e.to_string()), None))?;
         let json: Value = serde_json::from_str(&text).map_err(|_| {
-            ClientError::Protocol(format!(
+            let error = ClientError::Protocol(format!(
                 "HTTP {status}, body is not JSON: {}",
                 text.chars().take(200).collect::<String>()
-            ))
+            ));
+            (error, None)
         })?;
         if (200..300).contains(&status) {
             return Ok(json);
@@ -145,13 +188,30 @@ impl KmsClient {
                 .unwrap_or_default()
                 .to_owned()
         };
-        Err(ClientError::Api {
+        let code = field("Code");
+        let throttled = (code == "Throttling").then_some(retry_after).flatten();
+        let error = ClientError::Api {
             status,
-            code: field("Code"),
+            code,
             message: field("Message"),
             request_id: field("RequestId"),
-        })
+        };
+        Err((error, throttled))
     }
+}
+
+/// How many times a throttled call is sent again.
+pub const THROTTLE_RETRIES: u32 = 8;
+
+/// The longest wait honoured from one `x-acs-retry-after`, in milliseconds.
+const MAX_THROTTLE_WAIT_MS: u64 = 5_000;
+
+/// The outcome of one attempt.
+enum Attempt {
+    /// Throttled: wait this long before trying again.
+    Throttled(Duration, ClientError),
+    /// Answered (or failed otherwise).
+    Done(Result<Value, ClientError>),
 }
 
 fn agent(settings: &Settings) -> Result<ureq::Agent, ClientError> {

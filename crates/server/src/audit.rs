@@ -22,8 +22,10 @@
 //!   answered in the last moments (normally a few milliseconds; at most
 //!   `queue + max_batch` calls). Records that were committed survive (SQLite
 //!   `synchronous=FULL`).
-//! - Calls still running when the shutdown drain ends (10 s) are cancelled unanswered; one that
-//!   had already changed state may then lack a record.
+//! - A call runs to its end in its own task even when its client disconnects or the shutdown
+//!   drain (10 s) cuts its connection, so a call that ran is recorded; shutdown waits up to 10 s
+//!   more for such calls before it closes the trail (and logs an error if any is left). A call
+//!   whose task panicked (a bug) has no record; the failure is logged.
 //!
 //! # Head anchoring
 //!

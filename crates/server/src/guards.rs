@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::FromRef;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::audit::{self, AuditSink};
 use crate::auth::Caller;
@@ -14,12 +15,16 @@ use crate::http::Exchange;
 use crate::kms::Kms;
 use crate::limits::{LimitsConfig, RateLimiter};
 
+/// Calls tracked at most by [`Guards::track`] (far above the connection bound).
+const IN_FLIGHT_CAP: u32 = 1 << 24;
+
 /// The serve-time guards of the API handler. Cheap to clone.
 #[derive(Clone)]
 pub struct Guards {
     audit: Option<AuditSink>,
     limiter: Arc<RateLimiter>,
     body_timeout: Duration,
+    in_flight: Arc<Semaphore>,
 }
 
 impl Guards {
@@ -29,7 +34,19 @@ impl Guards {
             audit,
             limiter: Arc::new(RateLimiter::new(limits)),
             body_timeout: limits.body_timeout,
+            in_flight: Arc::new(Semaphore::new(IN_FLIGHT_CAP as usize)),
         }
+    }
+
+    /// Marks a call as running until the returned permit is dropped.
+    pub fn track(&self) -> Option<OwnedSemaphorePermit> {
+        Arc::clone(&self.in_flight).try_acquire_owned().ok()
+    }
+
+    /// Waits until no call is running, for at most `patience`; whether that happened.
+    pub async fn wait_idle(&self, patience: Duration) -> bool {
+        let all = self.in_flight.acquire_many(IN_FLIGHT_CAP);
+        tokio::time::timeout(patience, all).await.is_ok()
     }
 
     /// No audit trail and no rate limit: for tests and embedding. `serve` never uses this.

@@ -85,6 +85,26 @@ async fn api(
     headers: HeaderMap,
     body: Body,
 ) -> Response {
+    // The call runs to its end in its own task, even if the client disconnects (which drops
+    // this future) or the shutdown drain cuts the connection: a call that ran is audited.
+    let call = tokio::spawn(answer(kms, guards, peer, method, uri, headers, body));
+    call.await.unwrap_or_else(|e| {
+        let request_id = new_request_id();
+        tracing::error!(request_id, error = %e, "API call task failed");
+        error_response(&ApiError::internal(e), &request_id)
+    })
+}
+
+async fn answer(
+    kms: Arc<Kms>,
+    guards: Guards,
+    peer: SocketAddr,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let _in_flight = guards.track();
     let started = Instant::now();
     let received_ms = crate::audit::now_ms();
     let mut ex = Exchange {

@@ -1,8 +1,10 @@
 //! The keywarden KMS server: the Alibaba Cloud KMS API (2016-01-20) over HTTPS, on an embedded
 //! SQLite store by default.
 //!
-//! Request path: [`http`] (parse) → [`auth`] (signature, timestamp, nonce) → [`ops`] (one file
-//! per action) → [`kms`] (state, caches) → `keywarden_store`. Key changes that must happen
+//! Request path: [`listener`] (connection bound) → [`tls_config`] (rustls, hot reload) →
+//! [`http`] (parse) → [`auth`] (signature, timestamp, nonce) → [`limits`] (rate limit per access
+//! key) → [`ops`] (one file per action) → [`kms`] (state, caches) → `keywarden_store`; every call
+//! ends in the [`audit`] trail. Key changes that must happen
 //! exactly once across servers (state, rotation, destruction) go through [`lifecycle`]; the
 //! [`scheduler`] destroys keys whose deletion window ended and rotates keys that are due.
 //! Start-up: [`bootstrap`] prepares the data dir, [`tls`] the certificates, [`serve`] runs
@@ -208,9 +210,15 @@ pub async fn serve_until(
         .map_err(BootstrapError::from)?;
     let guards = Guards::new(Some(sink), &prepared.config.limits);
     let scheduler = scheduler::spawn(Arc::clone(&prepared.kms), prepared.scheduler);
-    let served = listen(&prepared, guards, on_listening, shutdown).await;
+    let served = listen(&prepared, guards.clone(), on_listening, shutdown).await;
     scheduler.abort();
-    // Every record of an answered call is queued by now: store them all, log the head.
+    // Calls cut off by the drain still run to their end (and queue their records).
+    if !guards.wait_idle(Duration::from_secs(10)).await {
+        tracing::error!(
+            "API calls still running 10 s after the drain: their audit records are lost"
+        );
+    }
+    // Every record of a finished call is queued by now: store them all, log the head.
     writer.finish().await;
     served
 }

@@ -80,7 +80,7 @@ impl LimitsConfig {
 
 /// Per-access-key token buckets: each key may send `burst` requests at once and `rate` per
 /// second sustained. Memory is bounded: only authenticated keys get a bucket, and at most
-/// [`MAX_BUCKETS`] are kept.
+/// 65,536 are kept.
 pub struct RateLimiter {
     /// Tokens per second; `None` when rate limiting is off.
     rate: Option<f64>,

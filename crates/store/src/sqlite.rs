@@ -16,6 +16,10 @@
 //! restart), which is the whole nonce window only when one process serves the API. Deployments
 //! with several server nodes use a shared networked store.
 //!
+//! **Audit trail.** `audit_log` is append-only (triggers refuse UPDATE and DELETE); an append reads
+//! the chain head and inserts in the same immediate transaction, so processes sharing the file
+//! extend one chain. [`AuditLogReader`] reads it from a read-only connection.
+//!
 //! **Crypto-shredding.** Connections run with `secure_delete`, so a destroyed key's rows are
 //! overwritten with zeros in the file, and `destroy_key` then checkpoints and truncates the
 //! write-ahead log: the sealed material of a destroyed key does not survive in either file.
