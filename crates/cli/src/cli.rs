@@ -9,7 +9,7 @@ use clap::{Args, Parser, Subcommand};
 #[derive(Parser)]
 #[command(name = "keywarden", version, about, long_about = None)]
 pub struct Cli {
-    /// Client connection settings (for every command that talks to a server).
+    /// Client connection settings (given before the command; for every command that talks to a server).
     #[command(flatten)]
     pub client: ClientArgs,
     /// The command.
@@ -21,19 +21,19 @@ pub struct Cli {
 #[derive(Args, Debug, Clone, Default)]
 pub struct ClientArgs {
     /// KMS endpoint, e.g. https://127.0.0.1:8443 [env: KEYWARDEN_ENDPOINT]
-    #[arg(long, global = true)]
+    #[arg(long)]
     pub endpoint: Option<String>,
     /// Access key id [env: ALIBABA_CLOUD_ACCESS_KEY_ID]
-    #[arg(long, global = true)]
+    #[arg(long)]
     pub access_key_id: Option<String>,
     /// Access key secret; prefer the environment variable [env: ALIBABA_CLOUD_ACCESS_KEY_SECRET]
-    #[arg(long, global = true, hide_env_values = true)]
+    #[arg(long, hide_env_values = true)]
     pub access_key_secret: Option<String>,
     /// PEM file of the CA to trust (the server's tls/ca.pem) [env: KEYWARDEN_CA_FILE]
-    #[arg(long, global = true)]
+    #[arg(long)]
     pub ca_file: Option<PathBuf>,
     /// Profile file [default: $KEYWARDEN_CONFIG, else ~/.keywarden/config.json]
-    #[arg(long, global = true)]
+    #[arg(long)]
     pub profile: Option<PathBuf>,
 }
 
