@@ -59,7 +59,7 @@ impl Job<'_> {
     fn file(&self, src: &Path, dst: &Path) -> anyhow::Result<()> {
         if src == Path::new("-") {
             return self.stream(
-                BufReader::with_capacity(1 << 20, std::io::stdin()),
+                BufReader::with_capacity(super::READ_BUFFER, std::io::stdin()),
                 None,
                 dst,
             );
@@ -67,7 +67,7 @@ impl Job<'_> {
         let file = std::fs::File::open(src)
             .map_err(|e| std::io::Error::new(e.kind(), format!("{}: {e}", src.display())))?;
         let len = file.metadata().ok().map(|m| m.len());
-        self.stream(BufReader::with_capacity(1 << 20, file), len, dst)
+        self.stream(BufReader::with_capacity(super::READ_BUFFER, file), len, dst)
     }
 
     fn stream<R: BufRead + Send>(

@@ -23,6 +23,10 @@ use std::fs::File;
 use std::io::{self, BufReader, Read};
 use std::path::Path;
 
+/// Read buffer of file inputs. The envelope engine reads whole segments (64 KiB and up), and
+/// `BufReader` passes reads at least this large straight through, so file bytes are copied once.
+pub const READ_BUFFER: usize = 64 << 10;
+
 /// Suffix of KENV files written by `encrypt -r`.
 pub const KENV_SUFFIX: &str = "kenv";
 /// Suffix of seed files written by `encrypt -r --format seed`.
@@ -40,5 +44,5 @@ pub fn open_input(path: &Path) -> io::Result<(Box<dyn Read + Send>, Option<u64>)
         .ok()
         .filter(|m| m.is_file())
         .map(|m| m.len());
-    Ok((Box::new(BufReader::with_capacity(1 << 20, file)), len))
+    Ok((Box::new(BufReader::with_capacity(READ_BUFFER, file)), len))
 }

@@ -12,6 +12,41 @@ pub struct AtomicFile {
     file: Option<File>,
     tmp: PathBuf,
     target: PathBuf,
+    writeback: Writeback,
+}
+
+/// Starts writing dirty pages to disk while the file is still being written, so that the final
+/// fsync has little left to do: after every [`WRITEBACK_STEP`] bytes, an `fdatasync` runs on a
+/// second handle in a background thread (at most one at a time). Without it the kernel starts
+/// writeback only once gigabytes are dirty and `commit` then waits for all of them.
+struct Writeback {
+    since_last: u64,
+    running: Option<std::thread::JoinHandle<io::Result<()>>>,
+}
+
+/// Bytes written between two background flushes.
+const WRITEBACK_STEP: u64 = 64 << 20;
+
+impl Writeback {
+    fn wrote(&mut self, file: &File, n: usize) {
+        self.since_last += n as u64;
+        if self.since_last < WRITEBACK_STEP {
+            return;
+        }
+        if self.running.as_ref().is_some_and(|t| !t.is_finished()) {
+            return;
+        }
+        self.since_last = 0;
+        // A failed flush here is not an error: commit's fsync reports what matters.
+        let _ = self.running.take().map(std::thread::JoinHandle::join);
+        if let Ok(clone) = file.try_clone() {
+            self.running = Some(std::thread::spawn(move || clone.sync_data()));
+        }
+    }
+
+    fn finish(&mut self) {
+        let _ = self.running.take().map(std::thread::JoinHandle::join);
+    }
 }
 
 impl AtomicFile {
@@ -33,6 +68,10 @@ impl AtomicFile {
             file: Some(file),
             tmp,
             target: target.to_owned(),
+            writeback: Writeback {
+                since_last: 0,
+                running: None,
+            },
         })
     }
 
@@ -49,10 +88,27 @@ impl AtomicFile {
             .file
             .take()
             .ok_or_else(|| io::Error::other("output already committed"))?;
+        self.writeback.finish();
         file.sync_all()?;
         drop(file);
         std::fs::rename(&self.tmp, &self.target)?;
         sync_parent(&self.target)
+    }
+}
+
+impl Write for AtomicFile {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let file = self
+            .file
+            .as_mut()
+            .ok_or_else(|| io::Error::other("output already committed"))?;
+        let n = file.write(buf)?;
+        self.writeback.wrote(file, n);
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.file()?.flush()
     }
 }
 
@@ -137,7 +193,7 @@ impl Write for Output {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         match self {
             Output::Stdout(s) => s.write(buf),
-            Output::File(f) => f.file()?.write(buf),
+            Output::File(f) => f.write(buf),
             Output::Device(d) => d.write(buf),
         }
     }
@@ -145,7 +201,7 @@ impl Write for Output {
     fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
         match self {
             Output::Stdout(s) => s.write_all(buf),
-            Output::File(f) => f.file()?.write_all(buf),
+            Output::File(f) => f.write_all(buf),
             Output::Device(d) => d.write_all(buf),
         }
     }
@@ -153,7 +209,7 @@ impl Write for Output {
     fn flush(&mut self) -> io::Result<()> {
         match self {
             Output::Stdout(s) => s.flush(),
-            Output::File(f) => f.file()?.flush(),
+            Output::File(f) => f.flush(),
             Output::Device(d) => d.flush(),
         }
     }
