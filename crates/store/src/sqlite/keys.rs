@@ -1,5 +1,6 @@
 //! SQL for the `keys` table: one row per customer master key.
 
+use rusqlite::ToSql;
 use rusqlite::types::Value;
 use rusqlite::{Connection, OptionalExtension, Row, params, params_from_iter};
 
@@ -53,29 +54,34 @@ pub(super) fn create(conn: &Connection, key: &KeyRecord, first: &VersionRecord) 
     }
     conn.prepare_cached(INSERT)
         .db()?
-        .execute(params![
-            key.key_id,
-            key.description,
-            key.key_spec,
-            key.key_usage,
-            key.origin,
-            key.protection_level,
-            key.state,
-            key.creator,
-            key.creation_date,
-            key.primary_version_id,
-            key.last_rotation_date,
-            key.automatic_rotation,
-            key.rotation_interval,
-            key.next_rotation_date,
-            key.delete_date,
-            key.deletion_protection,
-            key.deletion_protection_description,
-            key.material_expire_time,
-            key.revision,
-        ])
+        .execute(params_from_iter(columns(key)))
         .db()?;
     versions::insert(conn, first)
+}
+
+/// A key row's columns in the order of `INSERT` and `UPDATE` (`?1..=?19`).
+fn columns(key: &KeyRecord) -> [&dyn ToSql; 19] {
+    [
+        &key.key_id,
+        &key.description,
+        &key.key_spec,
+        &key.key_usage,
+        &key.origin,
+        &key.protection_level,
+        &key.state,
+        &key.creator,
+        &key.creation_date,
+        &key.primary_version_id,
+        &key.last_rotation_date,
+        &key.automatic_rotation,
+        &key.rotation_interval,
+        &key.next_rotation_date,
+        &key.delete_date,
+        &key.deletion_protection,
+        &key.deletion_protection_description,
+        &key.material_expire_time,
+        &key.revision,
+    ]
 }
 
 /// Replaces the row if its revision is still `key.revision`, storing the next revision.
@@ -89,28 +95,9 @@ pub(super) fn update(conn: &Connection, key: &KeyRecord) -> StoreResult<()> {
     let changed = conn
         .prepare_cached(UPDATE)
         .db()?
-        .execute(params![
-            key.key_id,
-            key.description,
-            key.key_spec,
-            key.key_usage,
-            key.origin,
-            key.protection_level,
-            key.state,
-            key.creator,
-            key.creation_date,
-            key.primary_version_id,
-            key.last_rotation_date,
-            key.automatic_rotation,
-            key.rotation_interval,
-            key.next_rotation_date,
-            key.delete_date,
-            key.deletion_protection,
-            key.deletion_protection_description,
-            key.material_expire_time,
-            key.revision,
-            next,
-        ])
+        .execute(params_from_iter(
+            columns(key).into_iter().chain([&next as &dyn ToSql]),
+        ))
         .db()?;
     match changed {
         0 if exists(conn, &key.key_id)? => Err(StoreError::Conflict),
