@@ -2,7 +2,7 @@
 
 use rusqlite::ToSql;
 use rusqlite::types::Value;
-use rusqlite::{Connection, OptionalExtension, Row, params, params_from_iter};
+use rusqlite::{Connection, OptionalExtension, Row, params_from_iter};
 
 use super::error::{SqlResultExt, SqliteStoreError};
 use super::query::Conditions;
