@@ -3,9 +3,14 @@
 //! access key's secret, then check the timestamp window and reject a reused nonce.
 //!
 //! Order matters: the signature is verified before the nonce is recorded, so an unauthenticated
-//! caller cannot burn someone else's nonces.
+//! caller cannot burn someone else's nonces. The [`Claim`] carries the action and API version
+//! from the signed part of the request only: RPC v1 routes on its signed `Action`/`Version`
+//! parameters (a disagreeing `x-acs-action`/`x-acs-version` header is refused), ACS3/ACS4 must
+//! sign the routing and freshness headers ([`MUST_SIGN`]).
 
 use keywarden_core::sign::{self, Authorization, SignedRequest, acs3, acs4, rpc_v1};
+
+use keywarden_store::NonceDigest;
 
 use crate::error::ApiError;
 use crate::kms::Kms;
@@ -23,9 +28,31 @@ pub struct Caller {
     pub user_name: String,
 }
 
-/// The signature fields a scheme extracted from the request.
-struct Claim {
-    access_key_id: String,
+/// Longest `SignatureNonce` / `x-acs-signature-nonce` accepted, in bytes (the SDKs send 32 to
+/// 36 characters).
+pub const MAX_NONCE_BYTES: usize = 128;
+
+/// The headers an ACS3 / ACS4 request must sign: they choose the action, the product and the
+/// freshness of the request, so none of them may come from outside the signature.
+const MUST_SIGN: [&str; 6] = [
+    "host",
+    "x-acs-action",
+    "x-acs-version",
+    "x-acs-date",
+    "x-acs-signature-nonce",
+    "x-acs-content-sha256",
+];
+
+/// What a request claims before its signature is checked: who signed it, when, with which
+/// nonce, and which action of which API version it asks for. Every field comes from the part
+/// of the request the signature covers (RPC v1 parameters, ACS3/ACS4 signed headers).
+pub struct Claim {
+    /// The access key that claims to have signed.
+    pub access_key_id: String,
+    /// The signed action name.
+    pub action: String,
+    /// The signed API version.
+    pub version: String,
     timestamp: String,
     nonce: String,
     scheme: Scheme,
@@ -44,41 +71,90 @@ enum Scheme {
     },
 }
 
-/// Authenticates `req`, returning the caller.
-pub async fn authenticate(kms: &Kms, req: &ApiRequest) -> Result<Caller, ApiError> {
-    let claim = claim(req)?;
+/// Checks the claim's signature, timestamp and nonce; the caller.
+pub async fn authenticate(kms: &Kms, req: &ApiRequest, claim: &Claim) -> Result<Caller, ApiError> {
     let cred = kms.credential(&claim.access_key_id).await?;
     if cred.record.status != "Active" {
         return Err(ApiError::AccessKeyInactive);
     }
-    verify_signature(req, &claim, cred.secret.expose_secret())?;
+    verify_signature(req, claim, cred.secret.expose_secret())?;
     let now = kms.now();
-    check_timestamp(&claim.timestamp, now)?;
+    let timestamp = check_timestamp(&claim.timestamp, now)?;
+    let digest = nonce_digest(&claim.access_key_id, &claim.nonce);
+    // The request can pass the skew check until `timestamp + WINDOW` inclusive, so its nonce is
+    // remembered exactly that long.
     let fresh = kms
         .store
-        .remember_nonce(
-            &format!("{}:{}", claim.access_key_id, claim.nonce),
-            now + TIMESTAMP_WINDOW_SECS * 2,
-            now,
-        )
+        .remember_nonce(&digest, timestamp + TIMESTAMP_WINDOW_SECS, now)
         .await?;
     if !fresh {
         return Err(ApiError::NonceUsed);
     }
     Ok(Caller {
-        access_key_id: claim.access_key_id,
+        access_key_id: claim.access_key_id.clone(),
         user_name: cred.record.user_name.clone(),
     })
 }
 
-fn claim(req: &ApiRequest) -> Result<Claim, ApiError> {
-    match req.header("authorization") {
+/// The fixed-size form in which a nonce is remembered: the first 16 bytes of
+/// SHA-256(access key id || 0x00 || nonce).
+pub fn nonce_digest(access_key_id: &str, nonce: &str) -> NonceDigest {
+    let mut ctx = aws_lc_rs::digest::Context::new(&aws_lc_rs::digest::SHA256);
+    ctx.update(access_key_id.as_bytes());
+    ctx.update(&[0]);
+    ctx.update(nonce.as_bytes());
+    let mut out = [0u8; 16];
+    out.copy_from_slice(ctx.finish().as_ref().get(..16).unwrap_or(&[0; 16]));
+    out
+}
+
+/// What `req` claims: the scheme from `Authorization` (`ACS3-HMAC-SHA256`,
+/// `ACS4-HMAC-SHA256`), else RPC v1's `Signature` parameter.
+pub fn claim(req: &ApiRequest) -> Result<Claim, ApiError> {
+    let claim = match req.header("authorization") {
         Some(h) if h.starts_with(acs3::ALGORITHM) => header_claim(req, h, false),
         Some(h) if h.starts_with(acs4::ALGORITHM) => header_claim(req, h, true),
         Some(_) => Err(ApiError::IncompleteSignature(
             "unsupported Authorization scheme".into(),
         )),
         None => rpc_claim(req),
+    }?;
+    check_nonce(&claim.nonce)?;
+    Ok(claim)
+}
+
+fn check_nonce(nonce: &str) -> Result<(), ApiError> {
+    if nonce.is_empty() {
+        return Err(ApiError::IncompleteSignature(
+            "the signature nonce is empty".into(),
+        ));
+    }
+    if nonce.len() > MAX_NONCE_BYTES {
+        return Err(ApiError::IncompleteSignature(format!(
+            "the signature nonce is longer than {MAX_NONCE_BYTES} bytes"
+        )));
+    }
+    Ok(())
+}
+
+/// A routing header that disagrees with the signed value is refused: only signed input may
+/// choose what runs.
+fn agree(req: &ApiRequest, header: &str, signed: &str) -> Result<(), ApiError> {
+    match req.header(header) {
+        Some(h) if h != signed => Err(ApiError::IncompleteSignature(format!(
+            "header {header} ({h:?}) disagrees with the signed value {signed:?}"
+        ))),
+        _ => Ok(()),
+    }
+}
+
+/// A routing parameter that disagrees with the signed header is refused.
+fn agree_param(req: &ApiRequest, param: &str, signed: &str) -> Result<(), ApiError> {
+    match req.param(param) {
+        Some(p) if p != signed => Err(ApiError::IncompleteSignature(format!(
+            "parameter {param} ({p:?}) disagrees with the signed header value {signed:?}"
+        ))),
+        _ => Ok(()),
     }
 }
 
@@ -93,13 +169,19 @@ fn rpc_claim(req: &ApiRequest) -> Result<Claim, ApiError> {
             "SignatureMethod {method:?} is not supported"
         )));
     }
+    let action = field("Action").map_err(|_| ApiError::ActionNotFound)?;
+    let version = field("Version").map_err(|_| ApiError::InvalidVersion)?;
+    agree(req, "x-acs-action", &action)?;
+    agree(req, "x-acs-version", &version)?;
     Ok(Claim {
         access_key_id: field("AccessKeyId")?,
+        action,
+        version,
         timestamp: req
             .param("Timestamp")
             .ok_or(ApiError::IllegalTimestamp)?
             .to_owned(),
-        nonce: field("SignatureNonce")?,
+        nonce: req.param("SignatureNonce").unwrap_or_default().to_owned(),
         scheme: Scheme::RpcV1 {
             signature: signature.to_owned(),
         },
@@ -109,34 +191,32 @@ fn rpc_claim(req: &ApiRequest) -> Result<Claim, ApiError> {
 fn header_claim(req: &ApiRequest, header: &str, v4: bool) -> Result<Claim, ApiError> {
     let auth = Authorization::parse(header)
         .ok_or_else(|| ApiError::IncompleteSignature("malformed Authorization header".into()))?;
-    for needed in [
-        "host",
-        "x-acs-action",
-        "x-acs-date",
-        "x-acs-signature-nonce",
-    ] {
+    for needed in MUST_SIGN {
         if !auth.signed_headers.iter().any(|h| h == needed) {
             return Err(ApiError::IncompleteSignature(format!(
                 "header {needed} must be signed"
             )));
         }
     }
-    if req
-        .header("x-acs-content-sha256")
-        .is_some_and(|h| !h.eq_ignore_ascii_case(&req.body_sha256))
-    {
+    let signed = |name: &'static str| {
+        req.header(name)
+            .map(str::to_owned)
+            .ok_or_else(|| ApiError::IncompleteSignature(format!("header {name} is missing")))
+    };
+    if !signed("x-acs-content-sha256")?.eq_ignore_ascii_case(&req.body_sha256) {
         return Err(ApiError::IncompleteSignature(
             "x-acs-content-sha256 does not match the body".into(),
         ));
     }
+    let action = signed("x-acs-action")?;
+    let version = signed("x-acs-version")?;
+    agree_param(req, "Action", &action)?;
+    agree_param(req, "Version", &version)?;
     let timestamp = req
         .header("x-acs-date")
         .ok_or(ApiError::IllegalTimestamp)?
         .to_owned();
-    let nonce = req
-        .header("x-acs-signature-nonce")
-        .ok_or_else(|| ApiError::IncompleteSignature("x-acs-signature-nonce is missing".into()))?
-        .to_owned();
+    let nonce = signed("x-acs-signature-nonce")?;
     let (access_key_id, scheme) = if v4 {
         let scope = acs4::Scope::parse(&auth.credential).ok_or_else(|| {
             ApiError::IncompleteSignature("malformed ACS4 credential scope".into())
@@ -152,6 +232,8 @@ fn header_claim(req: &ApiRequest, header: &str, v4: bool) -> Result<Claim, ApiEr
     };
     Ok(Claim {
         access_key_id,
+        action,
+        version,
         timestamp,
         nonce,
         scheme,
@@ -190,12 +272,14 @@ fn verify_signature(req: &ApiRequest, claim: &Claim, secret: &str) -> Result<(),
     }
 }
 
-fn check_timestamp(ts: &str, now: i64) -> Result<(), ApiError> {
+/// The request's time (unix seconds), if within [`TIMESTAMP_WINDOW_SECS`] of `now`
+/// (inclusive).
+fn check_timestamp(ts: &str, now: i64) -> Result<i64, ApiError> {
     let t = keywarden_core::dates::parse_api(ts).ok_or(ApiError::IllegalTimestamp)?;
     if (now - t).abs() > TIMESTAMP_WINDOW_SECS {
         return Err(ApiError::TimestampExpired);
     }
-    Ok(())
+    Ok(t)
 }
 
 #[cfg(test)]

@@ -11,7 +11,7 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use crate::audit::{self, AuditSink};
 use crate::auth::Caller;
 use crate::error::ApiError;
-use crate::http::Exchange;
+use crate::exchange::Exchange;
 use crate::kms::Kms;
 use crate::limits::{LimitsConfig, RateLimiter};
 

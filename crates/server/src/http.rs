@@ -14,12 +14,12 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get};
 use serde_json::{Value, json};
 
-use crate::audit::RequestFacts;
-use crate::auth::{self, Caller};
+use crate::action::{Origin, Product, Reply};
+use crate::auth;
 use crate::error::ApiError;
+use crate::exchange::{AuditFacts, Exchange};
 use crate::guards::{AppState, Guards};
 use crate::kms::Kms;
-use crate::ops;
 use crate::request::ApiRequest;
 
 /// Largest request body accepted (the API carries parameters in the query; bodies are small).
@@ -60,22 +60,6 @@ async fn not_found(method: Method) -> Response {
     error_response(&err, &new_request_id())
 }
 
-/// What one API call did: for the answer, the log and the audit trail.
-pub struct Exchange {
-    /// The request id (also in the answer).
-    pub request_id: String,
-    /// The action, or `-` when the request could not be parsed.
-    pub action: String,
-    /// Who made it, once authenticated.
-    pub caller: Option<Caller>,
-    /// The peer address.
-    pub peer: SocketAddr,
-    /// The body to answer, or the error.
-    pub result: Result<ops::Body, ApiError>,
-    /// What the request said that its audit record needs (empty until it parsed).
-    pub facts: RequestFacts,
-}
-
 async fn api(
     State(kms): State<Arc<Kms>>,
     State(guards): State<Guards>,
@@ -107,14 +91,7 @@ async fn answer(
     let _in_flight = guards.track();
     let started = Instant::now();
     let received_ms = crate::audit::now_ms();
-    let mut ex = Exchange {
-        request_id: new_request_id(),
-        action: "-".into(),
-        caller: None,
-        peer,
-        result: Ok(ops::Body::new()),
-        facts: RequestFacts::default(),
-    };
+    let mut ex = Exchange::new(new_request_id(), peer);
     ex.result = match read_body(&method, &headers, body, guards.body_timeout()).await {
         Ok(bytes) => {
             handle(
@@ -134,7 +111,7 @@ async fn answer(
     // Before answering: an answered call always has its record queued (crate::audit).
     guards.audit(&ex, received_ms).await;
     match ex.result {
-        Ok(mut body) => {
+        Ok(Reply { mut body, .. }) => {
             body.insert("RequestId".into(), Value::String(ex.request_id.clone()));
             json_response(StatusCode::OK, &Value::Object(body), Some(&ex.request_id))
         }
@@ -179,16 +156,19 @@ fn log(ex: &Exchange, started: Instant) {
         Ok(_) => StatusCode::OK,
         Err(e) => e.status(),
     };
+    let action = ex.action_name();
     if let Err(ApiError::Internal(detail)) = &ex.result {
-        tracing::error!(request_id = ex.request_id, action = ex.action, error = %detail, "internal failure");
+        tracing::error!(request_id = ex.request_id, action, error = %detail, "internal failure");
     }
     let access_key = ex.caller.as_ref().map_or("-", |c| c.access_key_id.as_str());
     tracing::info!(
-        request_id = ex.request_id, action = ex.action, status = status.as_u16(), access_key,
+        request_id = ex.request_id, action, status = status.as_u16(), access_key,
         peer = %ex.peer, micros = started.elapsed().as_micros() as u64, "api"
     );
 }
 
+/// Parse, claim, authenticate, rate-limit, route on the signed action, then the action's
+/// pipeline (resolve, authorize, run): each fact established once, recorded in `ex`.
 async fn handle(
     kms: &Kms,
     guards: &Guards,
@@ -197,14 +177,26 @@ async fn handle(
     query: Option<&str>,
     headers: Vec<(String, String)>,
     body: &[u8],
-) -> Result<ops::Body, ApiError> {
+) -> Result<Reply, ApiError> {
     let req = ApiRequest::parse(method, query, headers, body, Some(ex.peer))?;
-    ex.action = req.action().unwrap_or("-").to_owned();
-    ex.facts = RequestFacts::of(&req);
-    let caller = auth::authenticate(kms, &req).await?;
+    let claim = auth::claim(&req).inspect_err(|_| ex.facts = AuditFacts::unverified(&req))?;
+    ex.claimed_access_key_id = Some(claim.access_key_id.clone());
+    ex.claimed_action = Some(claim.action.clone());
+    ex.claimed_product = Product::of_version(&claim.version);
+    let caller = auth::authenticate(kms, &req, &claim)
+        .await
+        .inspect_err(|_| ex.facts = AuditFacts::unverified(&req))?;
     let caller = ex.caller.insert(caller);
     guards.admit(caller)?;
-    crate::route::run(kms, caller, &ex.action, &req).await
+    let product = ex.claimed_product.ok_or(ApiError::InvalidVersion)?;
+    let action = product
+        .find(&claim.action)
+        .ok_or(ApiError::ActionNotFound)?;
+    ex.action = Some(action);
+    let origin = Origin {
+        peer: Some(ex.peer),
+    };
+    action.run(kms, caller, origin, &req, &mut ex.facts).await
 }
 
 fn lower_headers(headers: &HeaderMap) -> Vec<(String, String)> {

@@ -11,7 +11,9 @@ use keywarden_core::lifecycle::Requirement;
 use keywarden_core::model::{KeyRef, KeySpec, KeyState, Realm};
 use keywarden_core::secret::{SecretBytes, SecretString};
 use keywarden_core::wrap::{RootKey, access_key_aad, material_aad};
-use keywarden_store::{AccessKeyRecord, KeyRecord, KeyStore};
+use keywarden_store::{
+    AccessKeyRecord, AliasRecord, KeyRecord, KeyStore, StoreError, VersionRecord,
+};
 
 use crate::cache::TtlCache;
 use crate::error::ApiError;
@@ -166,7 +168,8 @@ impl Kms {
         Ok(rec)
     }
 
-    async fn alias_target(&self, name: &str) -> Result<String, ApiError> {
+    /// The key id alias `name` names (cached), or `AliasNotFound`.
+    pub async fn alias_target(&self, name: &str) -> Result<String, ApiError> {
         if let Some(id) = self.aliases.get(&name.to_owned()) {
             return Ok(id.as_ref().clone());
         }
@@ -178,6 +181,87 @@ impl Kms {
         self.aliases
             .insert(name.to_owned(), Arc::new(alias.key_id.clone()));
         Ok(alias.key_id)
+    }
+
+    /// The key id alias `name` names now, if the alias exists.
+    pub async fn alias_current(&self, name: &str) -> Result<Option<String>, ApiError> {
+        match self.alias_target(name).await {
+            Ok(id) => Ok(Some(id)),
+            Err(ApiError::AliasNotFound) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Creates an alias (and forgets what was cached under its name).
+    pub async fn create_alias(&self, alias: &AliasRecord) -> Result<(), ApiError> {
+        let result = self.store.create_alias(alias).await;
+        self.invalidate_alias(&alias.alias_name);
+        result.map_err(|e| match e {
+            StoreError::AlreadyExists => ApiError::AliasAlreadyExists,
+            StoreError::NotFound => ApiError::KeyNotFound,
+            other => other.into(),
+        })
+    }
+
+    /// Points alias `name` at `key_id`, if it still names `expected`.
+    pub async fn update_alias(
+        &self,
+        name: &str,
+        key_id: &str,
+        expected: &str,
+    ) -> Result<(), ApiError> {
+        let result = self.store.update_alias(name, key_id, expected).await;
+        self.invalidate_alias(name);
+        result.map_err(alias_error)
+    }
+
+    /// Deletes alias `name`, if it still names `expected`.
+    pub async fn delete_alias(&self, name: &str, expected: &str) -> Result<(), ApiError> {
+        let result = self.store.delete_alias(name, expected).await;
+        self.invalidate_alias(name);
+        result.map_err(alias_error)
+    }
+
+    /// Writes a key row (compare-and-set on its revision) and forgets the cached one.
+    pub async fn update_key(&self, key: &KeyRecord) -> Result<(), StoreError> {
+        let result = self.store.update_key(key).await;
+        self.invalidate_key(&key.key_id);
+        result
+    }
+
+    /// Rotation: the new version and the key row naming it, in one store transaction; forgets
+    /// the cached key row.
+    pub async fn rotate_key(
+        &self,
+        key: &KeyRecord,
+        version: &VersionRecord,
+    ) -> Result<(), StoreError> {
+        let result = self.store.rotate_key(key, version).await;
+        self.invalidate_key(&key.key_id);
+        result
+    }
+
+    /// Crypto-shredding of a key at `revision`; forgets everything cached about it, also when
+    /// it was already gone.
+    pub async fn destroy_key(&self, key_id: &str, revision: i64) -> Result<(), StoreError> {
+        let result = self.store.destroy_key(key_id, revision).await;
+        if !matches!(result, Err(StoreError::Conflict)) {
+            self.forget_key(key_id);
+        }
+        result
+    }
+
+    /// The key that owns a version. A version cached before its key was destroyed elsewhere is
+    /// forgotten here, so destroyed material leaves memory as soon as the key's absence is
+    /// seen.
+    pub async fn owner(&self, version: &VersionCipher) -> Result<Arc<KeyRecord>, ApiError> {
+        match self.key(&version.key_id).await {
+            Err(ApiError::KeyNotFound) => {
+                self.invalidate_version(&version.version_id);
+                Err(ApiError::KeyNotFound)
+            }
+            other => other,
+        }
     }
 
     /// The cipher of a key version, unwrapping it under the root key on a miss.
@@ -295,20 +379,14 @@ impl Kms {
         self.invalidate_versions_of(key_id);
         self.invalidate_aliases_of(key_id);
     }
+}
 
-    /// The key that owns a version, which must be usable (Enabled) for cryptography. A version
-    /// cached before its key was destroyed elsewhere is forgotten here, so destroyed material
-    /// leaves memory as soon as the key's absence is seen.
-    pub async fn usable_owner(&self, version: &VersionCipher) -> Result<Arc<KeyRecord>, ApiError> {
-        let key = match self.key(&version.key_id).await {
-            Err(ApiError::KeyNotFound) => {
-                self.invalidate_version(&version.version_id);
-                return Err(ApiError::KeyNotFound);
-            }
-            other => other?,
-        };
-        require_enabled(&key)?;
-        Ok(key)
+/// An alias write that found the alias gone or moved since it was resolved.
+fn alias_error(e: StoreError) -> ApiError {
+    match e {
+        StoreError::NotFound => ApiError::AliasNotFound,
+        StoreError::Conflict => ApiError::StateModifiedFailed,
+        other => other.into(),
     }
 }
 

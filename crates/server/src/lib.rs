@@ -12,12 +12,14 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod action;
 pub mod audit;
 pub mod auth;
 pub mod authz;
 pub mod bootstrap;
 pub mod cache;
 pub mod error;
+pub mod exchange;
 pub mod files;
 pub mod guards;
 pub mod http;
@@ -28,7 +30,7 @@ pub mod listener;
 pub mod ops;
 pub mod ram;
 pub mod request;
-pub mod route;
+pub mod resolve;
 pub mod scheduler;
 pub mod tls;
 pub mod tls_config;

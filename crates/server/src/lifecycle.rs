@@ -11,7 +11,7 @@
 //! After a local change the node's caches are invalidated at once; other nodes see it when
 //! their cached entry expires (`--cache-ttl`, default 2 s).
 
-use keywarden_core::lifecycle::Requirement;
+use keywarden_core::lifecycle::{Requirement, Transition};
 use keywarden_core::model::{AutomaticRotation, KeySpec, KeyState};
 use keywarden_store::{KeyRecord, StoreError, VersionRecord};
 
@@ -34,9 +34,8 @@ where
         if next == current {
             return Ok(current);
         }
-        match kms.store.update_key(&next).await {
+        match kms.update_key(&next).await {
             Ok(()) => {
-                kms.invalidate_key(key_id);
                 return Ok(stored(next));
             }
             Err(StoreError::Conflict) => continue,
@@ -45,6 +44,29 @@ where
         }
     }
     Err(ApiError::StateModifiedFailed)
+}
+
+/// Applies `transition` (EnableKey, DisableKey, ScheduleKeyDeletion, CancelKeyDeletion) to key
+/// `key_id`. `delete_date` checks the key (after the transition was allowed) and gives its new
+/// `DeleteDate` (`None` clears it).
+pub async fn change_state<F>(
+    kms: &Kms,
+    key_id: &str,
+    transition: Transition,
+    delete_date: F,
+) -> Result<KeyRecord, ApiError>
+where
+    F: Fn(&KeyRecord, i64) -> Result<Option<i64>, ApiError>,
+{
+    modify_key(kms, key_id, |current, now| {
+        let state = transition.apply(state_of(current)?)?;
+        Ok(KeyRecord {
+            state: state.to_string(),
+            delete_date: delete_date(current, now)?,
+            ..current.clone()
+        })
+    })
+    .await
 }
 
 /// Why a rotation is attempted.
@@ -80,9 +102,8 @@ pub async fn rotate(
             return Ok(None);
         }
         let (key, version) = next_version(kms, &current, now)?;
-        match kms.store.rotate_key(&key, &version).await {
+        match kms.rotate_key(&key, &version).await {
             Ok(()) => {
-                kms.invalidate_key(key_id);
                 let key = stored(key);
                 return Ok(Some(Rotated { key, version }));
             }
@@ -173,19 +194,9 @@ pub async fn destroy_if_due(kms: &Kms, key: KeyRecord) -> Result<Destruction, Ap
         if !due {
             return Ok(Destruction::NotDue);
         }
-        match kms
-            .store
-            .destroy_key(&current.key_id, current.revision)
-            .await
-        {
-            Ok(()) => {
-                kms.forget_key(&current.key_id);
-                return Ok(Destruction::Destroyed);
-            }
-            Err(StoreError::NotFound) => {
-                kms.forget_key(&current.key_id);
-                return Ok(Destruction::AlreadyGone);
-            }
+        match kms.destroy_key(&current.key_id, current.revision).await {
+            Ok(()) => return Ok(Destruction::Destroyed),
+            Err(StoreError::NotFound) => return Ok(Destruction::AlreadyGone),
             Err(StoreError::Conflict) => match kms.store.get_key(&current.key_id).await? {
                 Some(reread) => current = reread,
                 None => return Ok(Destruction::AlreadyGone),

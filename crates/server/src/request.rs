@@ -1,6 +1,9 @@
 //! A parsed API request: its decoded parameters (query string plus form body), its headers, and
 //! typed accessors that turn a bad value into the right [`ApiError`].
 
+use std::collections::BTreeMap;
+
+use keywarden_core::context::{ContextError, EncryptionContext, MAX_CONTEXT_CHARS};
 use keywarden_core::sign::percent::decode_form;
 
 use crate::error::ApiError;
@@ -22,7 +25,7 @@ const PROTOCOL_PARAMS: &[&str] = &[
 ];
 
 /// One API request, decoded.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct ApiRequest {
     /// `GET` or `POST`.
     pub method: String,
@@ -99,17 +102,6 @@ impl ApiRequest {
             .iter()
             .find(|(k, _)| k == name)
             .map(|(_, v)| v.as_str())
-    }
-
-    /// The action: `x-acs-action` header, else the `Action` parameter.
-    pub fn action(&self) -> Option<&str> {
-        self.header("x-acs-action").or_else(|| self.param("Action"))
-    }
-
-    /// The API version: `x-acs-version` header, else the `Version` parameter.
-    pub fn version(&self) -> Option<&str> {
-        self.header("x-acs-version")
-            .or_else(|| self.param("Version"))
     }
 
     /// A non-empty action parameter, or `None`.
@@ -199,6 +191,77 @@ impl ApiRequest {
         Ok(objects.into_values().collect())
     }
 
+    /// A JSON-map parameter such as `EncryptionContext`, in any of the forms the SDKs send: the
+    /// JSON string `Name={"k":"v"}` (Python, Java, Node 2+), flattened as `Name.k=v` (Node
+    /// `@alicloud/kms20160120` 1.x), or as `Name.1.Key=k&Name.1.Value=v` (Go
+    /// `denverdino/aliyungo`). All give the same context, so a blob made one way opens with the
+    /// context given another way. A malformed flattened form, or a flattened form given with a
+    /// JSON string that says something else, is `InvalidParameter`.
+    pub fn context(&self, name: &'static str) -> Result<EncryptionContext, ApiError> {
+        let bad = |reason: String| ApiError::invalid(name, reason);
+        let json = EncryptionContext::parse(self.param(name)).map_err(|e| bad(e.to_string()))?;
+        let Some(pairs) = self.flattened_map(name)? else {
+            return Ok(json);
+        };
+        let flat = EncryptionContext::from_pairs(pairs);
+        if flat.canonical().len() > MAX_CONTEXT_CHARS {
+            return Err(bad(ContextError::TooLong.to_string()));
+        }
+        if self.optional(name).is_some() && json != flat {
+            return Err(bad(format!(
+                "given as JSON and flattened ({name}.*) with different pairs"
+            )));
+        }
+        Ok(flat)
+    }
+
+    /// The pairs of a flattened map parameter `Name.k=v` or `Name.N.Key`/`Name.N.Value`;
+    /// `None` when there are none.
+    fn flattened_map(&self, name: &'static str) -> Result<Option<Vec<(String, String)>>, ApiError> {
+        let bad = |reason: String| ApiError::invalid(name, reason);
+        let mut by_name = Vec::new();
+        let mut by_index: BTreeMap<u32, (Option<&str>, Option<&str>)> = BTreeMap::new();
+        for (k, v) in &self.params {
+            let Some(rest) = k.strip_prefix(name).and_then(|r| r.strip_prefix('.')) else {
+                continue;
+            };
+            match indexed_field(rest) {
+                Some((index, field)) => {
+                    let entry = by_index.entry(list_index(name, index)?).or_default();
+                    match field {
+                        "Key" => entry.0 = Some(v),
+                        _ => entry.1 = Some(v),
+                    }
+                }
+                None if rest.is_empty() => return Err(bad(format!("{k:?} names no key"))),
+                None => by_name.push((rest.to_owned(), v.clone())),
+            }
+        }
+        if !by_name.is_empty() && !by_index.is_empty() {
+            return Err(bad(format!(
+                "mixes {name}.<key>=<value> and {name}.N.Key/{name}.N.Value"
+            )));
+        }
+        let mut pairs = by_name;
+        for (index, entry) in by_index {
+            let (Some(key), Some(value)) = entry else {
+                return Err(bad(format!(
+                    "{name}.{index} needs both {name}.{index}.Key and {name}.{index}.Value"
+                )));
+            };
+            pairs.push((key.to_owned(), value.to_owned()));
+        }
+        let mut keys: Vec<&str> = pairs.iter().map(|(k, _)| k.as_str()).collect();
+        keys.sort_unstable();
+        if let Some(w) = keys.windows(2).find(|w| w.first() == w.get(1)) {
+            return Err(bad(format!(
+                "key {:?} appears more than once",
+                w.first().copied().unwrap_or_default()
+            )));
+        }
+        Ok((!pairs.is_empty()).then_some(pairs))
+    }
+
     /// `DryRun=true` was given.
     pub fn dry_run(&self) -> Result<bool, ApiError> {
         Ok(self.bool("DryRun")?.unwrap_or(false))
@@ -210,6 +273,13 @@ impl ApiRequest {
             .iter()
             .filter(|(k, _)| !PROTOCOL_PARAMS.contains(&k.as_str()))
     }
+}
+
+/// `N.Key` / `N.Value` of a flattened map: `(N, field)`.
+fn indexed_field(rest: &str) -> Option<(&str, &str)> {
+    let (index, field) = rest.split_once('.')?;
+    let digits = !index.is_empty() && index.bytes().all(|b| b.is_ascii_digit());
+    (digits && matches!(field, "Key" | "Value")).then_some((index, field))
 }
 
 /// The `N` of a flattened `Name.N`: a positive integer.

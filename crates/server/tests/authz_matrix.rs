@@ -264,7 +264,7 @@ fn as_refs(params: &[(String, String)]) -> Vec<(&str, &str)> {
 async fn every_kms_action_is_authorized() {
     let dir = tempfile::tempdir().unwrap();
     let w = World::new(dir.path()).await;
-    for (n, action) in ops::ACTIONS.iter().enumerate() {
+    for (n, action) in ops::ACTIONS.iter().map(|a| a.name).enumerate() {
         let [allowed, nothing, others, denied] = principals(&w, "kms", action, n).await;
         let params = kms_fixture(&w, action, n).await;
         let params = as_refs(&params);
@@ -291,7 +291,7 @@ async fn every_kms_action_is_authorized() {
 async fn every_ram_action_is_authorized() {
     let dir = tempfile::tempdir().unwrap();
     let w = World::new(dir.path()).await;
-    for (n, action) in ram::ACTIONS.iter().enumerate() {
+    for (n, action) in ram::ACTIONS.iter().map(|a| a.name).enumerate() {
         let [allowed, nothing, others, denied] = principals(&w, "ram", action, n).await;
         let params = ram_fixture(&w, action, n).await;
         let params = as_refs(&params);

@@ -429,25 +429,44 @@ pub async fn access_keys_upsert<S: KeyStore>(store: &S) -> StoreResult<()> {
     Ok(())
 }
 
-/// A nonce is accepted once; a replay inside its window is refused.
+/// The digest a server would remember for nonce `name` (any fixed 16 bytes per name).
+fn nonce(name: &str) -> crate::NonceDigest {
+    use std::hash::{Hash, Hasher};
+    let mut out = [0u8; 16];
+    for (half, chunk) in out.chunks_exact_mut(8).enumerate() {
+        let mut h = std::hash::DefaultHasher::new();
+        (name, half).hash(&mut h);
+        chunk.copy_from_slice(&h.finish().to_le_bytes());
+    }
+    out
+}
+
+/// A nonce is accepted once; a replay inside its window, its last second included, is refused.
 pub async fn nonces_refuse_replays<S: KeyStore>(store: &S) -> StoreResult<()> {
     assert!(
-        store.remember_nonce("n-1", 1_100, 1_000).await?,
+        store.remember_nonce(&nonce("n-1"), 1_100, 1_000).await?,
         "first use"
     );
-    assert!(!store.remember_nonce("n-1", 1_101, 1_001).await?, "replay");
     assert!(
-        !store.remember_nonce("n-1", 1_200, 1_099).await?,
-        "replay at end of window"
+        !store.remember_nonce(&nonce("n-1"), 1_101, 1_001).await?,
+        "replay"
     );
     assert!(
-        store.remember_nonce("n-2", 1_100, 1_001).await?,
+        !store.remember_nonce(&nonce("n-1"), 1_200, 1_099).await?,
+        "replay before the end of the window"
+    );
+    assert!(
+        !store.remember_nonce(&nonce("n-1"), 1_200, 1_100).await?,
+        "replay in the last second of the window"
+    );
+    assert!(
+        store.remember_nonce(&nonce("n-2"), 1_100, 1_001).await?,
         "another nonce"
     );
     for i in 0..5_000 {
         assert!(
             store
-                .remember_nonce(&format!("bulk-{i}"), 2_000, 1_500)
+                .remember_nonce(&nonce(&format!("bulk-{i}")), 2_000, 1_500)
                 .await?,
             "bulk {i}"
         );
@@ -455,7 +474,7 @@ pub async fn nonces_refuse_replays<S: KeyStore>(store: &S) -> StoreResult<()> {
     for i in (0..5_000).step_by(97) {
         assert!(
             !store
-                .remember_nonce(&format!("bulk-{i}"), 2_000, 1_501)
+                .remember_nonce(&nonce(&format!("bulk-{i}")), 2_000, 1_501)
                 .await?,
             "bulk replay {i}"
         );
@@ -465,26 +484,26 @@ pub async fn nonces_refuse_replays<S: KeyStore>(store: &S) -> StoreResult<()> {
 
 /// A nonce whose window has passed is accepted again, and then refused again.
 pub async fn nonces_expire<S: KeyStore>(store: &S) -> StoreResult<()> {
-    assert!(store.remember_nonce("n-1", 1_100, 1_000).await?);
+    assert!(store.remember_nonce(&nonce("n-1"), 1_100, 1_000).await?);
     assert!(
-        store.remember_nonce("n-1", 1_300, 1_200).await?,
+        store.remember_nonce(&nonce("n-1"), 1_300, 1_200).await?,
         "expired nonce accepted"
     );
     assert!(
-        !store.remember_nonce("n-1", 1_400, 1_201).await?,
+        !store.remember_nonce(&nonce("n-1"), 1_400, 1_201).await?,
         "renewed window refuses"
     );
     for i in 0..5_000 {
         assert!(
             store
-                .remember_nonce(&format!("bulk-{i}"), 2_000, 1_500)
+                .remember_nonce(&nonce(&format!("bulk-{i}")), 2_000, 1_500)
                 .await?
         );
     }
     for i in 0..5_000 {
         assert!(
             store
-                .remember_nonce(&format!("bulk-{i}"), 4_000, 3_000)
+                .remember_nonce(&nonce(&format!("bulk-{i}")), 4_000, 3_000)
                 .await?,
             "bulk {i}"
         );

@@ -23,6 +23,10 @@ pub use identity::{
     PolicyVersionRecord, UserRecord, VersionOptions,
 };
 
+/// The fixed-size form in which a signature nonce is remembered: 16 bytes of a hash of the
+/// access key id and the nonce (the server computes it), whatever the nonce's length.
+pub type NonceDigest = [u8; 16];
+
 /// What a store operation can fail with.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -280,10 +284,14 @@ pub trait KeyStore: Send + Sync + 'static {
     async fn create_alias(&self, alias: &AliasRecord) -> StoreResult<()>;
 
     /// Points an existing alias at another key. `NotFound` if the alias or key is absent.
-    async fn update_alias(&self, alias_name: &str, key_id: &str) -> StoreResult<()>;
+    /// Compare-and-set: only while the alias still names `expected` (the key the caller was
+    /// authorized against), else `Conflict` and nothing changed.
+    async fn update_alias(&self, alias_name: &str, key_id: &str, expected: &str)
+    -> StoreResult<()>;
 
     /// Deletes an alias. `NotFound` if absent.
-    async fn delete_alias(&self, alias_name: &str) -> StoreResult<()>;
+    /// Compare-and-set: only while the alias still names `expected`, else `Conflict`.
+    async fn delete_alias(&self, alias_name: &str, expected: &str) -> StoreResult<()>;
 
     /// The alias with this name.
     async fn get_alias(&self, alias_name: &str) -> StoreResult<Option<AliasRecord>>;
@@ -439,9 +447,15 @@ pub trait KeyStore: Send + Sync + 'static {
 
     // ---- Signature nonces ----
 
-    /// Records a signature nonce until `expires_at` (unix seconds). Returns `false` if the same
-    /// nonce is already recorded and not yet expired (a replay). Expired nonces may be purged.
-    async fn remember_nonce(&self, nonce: &str, expires_at: i64, now: i64) -> StoreResult<bool>;
+    /// Records a signature nonce (its digest) until `expires_at` (unix seconds, inclusive).
+    /// Returns `false` if the same digest is already recorded and `now <= ` its `expires_at` (a
+    /// replay). Expired nonces may be forgotten.
+    async fn remember_nonce(
+        &self,
+        digest: &NonceDigest,
+        expires_at: i64,
+        now: i64,
+    ) -> StoreResult<bool>;
 
     // ---- Audit trail: append-only and hash-chained (`keywarden_core::audit`). There is no
     // method to change or remove a record. ----

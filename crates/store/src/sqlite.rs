@@ -12,7 +12,7 @@
 //! on one file would stay consistent (SQLite locks the file, and key updates, rotations and
 //! destructions are compare-and-set inside immediate transactions, so lifecycle work happens
 //! exactly once whichever process does it), but signature nonces are checked in this process's
-//! memory (module `nonces`, backed by the side file `<db>.nonces` so the window survives a
+//! memory (module `nonces`, backed by the side directory `<db>-nonces/` so the window survives a
 //! restart), which is the whole nonce window only when one process serves the API. Deployments
 //! with several server nodes use a shared networked store.
 //!
@@ -75,12 +75,12 @@ impl SqliteStore {
         let pool = tokio::task::spawn_blocking(move || Pool::open(&owned))
             .await
             .map_err(error::join_failed)??;
-        let side = nonces::side_path(path);
+        let db = path.to_path_buf();
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
             .unwrap_or_default();
-        let nonces = tokio::task::spawn_blocking(move || NonceWindow::open(&side, now))
+        let nonces = tokio::task::spawn_blocking(move || NonceWindow::open(&db, now))
             .await
             .map_err(error::join_failed)?
             .map_err(|e| crate::StoreError::Backend(Box::new(e)))?;
@@ -194,17 +194,23 @@ impl KeyStore for SqliteStore {
             .await
     }
 
-    async fn update_alias(&self, alias_name: &str, key_id: &str) -> StoreResult<()> {
+    async fn update_alias(
+        &self,
+        alias_name: &str,
+        key_id: &str,
+        expected: &str,
+    ) -> StoreResult<()> {
         let (alias_name, key_id) = (alias_name.to_owned(), key_id.to_owned());
+        let expected = expected.to_owned();
         self.pool
-            .write(move |conn| aliases::repoint(conn, &alias_name, &key_id))
+            .write(move |conn| aliases::repoint(conn, &alias_name, &key_id, &expected))
             .await
     }
 
-    async fn delete_alias(&self, alias_name: &str) -> StoreResult<()> {
-        let alias_name = alias_name.to_owned();
+    async fn delete_alias(&self, alias_name: &str, expected: &str) -> StoreResult<()> {
+        let (alias_name, expected) = (alias_name.to_owned(), expected.to_owned());
         self.pool
-            .write(move |conn| aliases::delete(conn, &alias_name))
+            .write(move |conn| aliases::delete(conn, &alias_name, &expected))
             .await
     }
 
@@ -464,8 +470,13 @@ impl KeyStore for SqliteStore {
             .await
     }
 
-    async fn remember_nonce(&self, nonce: &str, expires_at: i64, now: i64) -> StoreResult<bool> {
-        Ok(self.nonces.remember(nonce, expires_at, now))
+    async fn remember_nonce(
+        &self,
+        digest: &crate::NonceDigest,
+        expires_at: i64,
+        now: i64,
+    ) -> StoreResult<bool> {
+        Ok(self.nonces.remember(digest, expires_at, now))
     }
 
     async fn append_audit(&self, records: &[AuditRecord]) -> StoreResult<Option<AuditHead>> {

@@ -2,10 +2,10 @@
 //! operation runs, so a denied call answers 403 `Forbidden.NoPermission` and does nothing (a
 //! `DryRun` of a denied call too).
 //!
-//! 1. The resources: [`kms_targets`] and [`ram_targets`] turn the request into the ARNs it
-//!    touches, with the request's encryption context where the action has one. A key named by
-//!    alias is authorized against the key the alias resolves to; see those modules for each
-//!    action's resources.
+//! 1. The resources: each action's [`Operation::targets`](crate::action::Operation::targets)
+//!    names the ARNs its *resolved* values touch, with the request's encryption context where
+//!    the action has one (`crate::resolve`: a key named by alias is authorized as the key the
+//!    alias resolves to, and the operation then acts on that same key).
 //! 2. The caller's policies ([`Authz::policies_of`]): the system policies and the default
 //!    versions of the custom policies attached to the caller's user, parsed once and cached per
 //!    user for the cache TTL. Local RAM changes invalidate at once (a change to a user's
@@ -17,7 +17,6 @@
 //!    (`Kms::now`) and the encryption context: explicit Deny wins, then every resource needs an
 //!    Allow, else the call is denied.
 
-mod kms_resources;
 mod ram_resources;
 
 use std::collections::BTreeMap;
@@ -28,14 +27,12 @@ use std::time::Duration;
 use keywarden_core::policy::{Policy, RequestContext, evaluate, system_policy};
 use keywarden_store::{POLICY_CUSTOM, POLICY_SYSTEM, PRINCIPAL_USER};
 
-pub use kms_resources::kms_targets;
 pub use ram_resources::ram_targets;
 
 use crate::auth::Caller;
 use crate::cache::TtlCache;
 use crate::error::ApiError;
 use crate::kms::Kms;
-use crate::request::ApiRequest;
 
 /// One set of resources that must all be allowed, with the encryption context that goes with
 /// them (`None` when the action has none). Most calls have one target; ReEncrypt has two (the
@@ -162,7 +159,7 @@ async fn load_policies(kms: &Kms, user_name: &str) -> Result<Vec<Policy>, ApiErr
 pub async fn authorize(
     kms: &Kms,
     caller: &Caller,
-    req: &ApiRequest,
+    peer: Option<std::net::SocketAddr>,
     action: &str,
     targets: Vec<Target>,
 ) -> Result<(), ApiError> {
@@ -177,7 +174,7 @@ pub async fn authorize(
         let mut ctx = RequestContext::new(action, target.resources)
             .with_secure_transport(secure)
             .with_current_time(now);
-        if let Some(peer) = req.peer {
+        if let Some(peer) = peer {
             ctx = ctx.with_source_ip(peer.ip());
         }
         if let Some(context) = target.context {

@@ -3,8 +3,10 @@
 use keywarden_core::model::{KeySpec, KeyState, KeyUsage, Origin, ProtectionLevel};
 use keywarden_store::{KeyRecord, StoreError, TagRecord, VersionRecord};
 
-use super::{Body, body, metadata::key_metadata, rotation_policy, tagging};
+use super::{KMS, body, collection, metadata::key_metadata, tagging, update_rotation_policy};
+use crate::action::{Call, Operation, Product, Reply};
 use crate::auth::Caller;
+use crate::authz::Target;
 use crate::error::ApiError;
 use crate::kms::Kms;
 use crate::request::ApiRequest;
@@ -14,7 +16,7 @@ pub const MAX_DESCRIPTION_CHARS: usize = 8192;
 const MAX_POLICY_BYTES: usize = 32_768;
 
 /// The validated parameters.
-struct Params {
+pub struct CreateKey {
     description: String,
     spec: KeySpec,
     usage: KeyUsage,
@@ -22,9 +24,29 @@ struct Params {
     tags: Vec<TagRecord>,
 }
 
-/// Runs the action.
-pub async fn run(kms: &Kms, caller: &Caller, req: &ApiRequest) -> Result<Body, ApiError> {
-    let p = params(req)?;
+impl Operation for CreateKey {
+    const PRODUCT: Product = KMS;
+    const NAME: &'static str = "CreateKey";
+    type Resolved = Self;
+
+    fn parse(req: &ApiRequest) -> Result<Self, ApiError> {
+        params(req)
+    }
+
+    async fn resolve(self, _: &Kms, _: &Caller) -> Result<Self, ApiError> {
+        Ok(self)
+    }
+
+    fn targets(_: &Self, kms: &Kms) -> Vec<Target> {
+        vec![Target::of(vec![collection(kms, "key")])]
+    }
+
+    async fn run(p: Self, call: &Call<'_>) -> Result<Reply, ApiError> {
+        create(call.kms, call.caller, p).await
+    }
+}
+
+async fn create(kms: &Kms, caller: &Caller, p: CreateKey) -> Result<Reply, ApiError> {
     let now = kms.now();
     let key_id = uuid::Uuid::new_v4().to_string();
     let version_id = uuid::Uuid::new_v4().to_string();
@@ -73,14 +95,15 @@ pub async fn run(kms: &Kms, caller: &Caller, req: &ApiRequest) -> Result<Body, A
     if !p.tags.is_empty() {
         kms.store.put_tags(&key_id, &p.tags).await?;
     }
-    Ok(body([("KeyMetadata", key_metadata(&key, &kms.realm))]))
+    let out = body([("KeyMetadata", key_metadata(&key, &kms.realm))]);
+    Ok(Reply::about(out, &key_id, None))
 }
 
 fn caller_account(kms: &Kms, _caller: &Caller) -> String {
     kms.realm.account.clone()
 }
 
-fn params(req: &ApiRequest) -> Result<Params, ApiError> {
+fn params(req: &ApiRequest) -> Result<CreateKey, ApiError> {
     let description = req.param("Description").unwrap_or_default().to_owned();
     if description.chars().count() > MAX_DESCRIPTION_CHARS {
         return Err(ApiError::invalid(
@@ -129,11 +152,11 @@ fn params(req: &ApiRequest) -> Result<Params, ApiError> {
             ));
         }
     }
-    Ok(Params {
+    Ok(CreateKey {
         description,
         spec,
         usage,
-        rotation_interval: rotation_policy::interval(
+        rotation_interval: update_rotation_policy::interval(
             req,
             req.bool("EnableAutomaticRotation")?.unwrap_or(false),
         )?,

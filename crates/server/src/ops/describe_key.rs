@@ -1,12 +1,23 @@
 //! DescribeKey: a key's metadata, by id, alias or ARN.
 
-use super::{Body, body, metadata::key_metadata};
-use crate::error::ApiError;
-use crate::kms::Kms;
-use crate::request::ApiRequest;
+use std::sync::Arc;
 
-/// Runs the action.
-pub async fn run(kms: &Kms, req: &ApiRequest) -> Result<Body, ApiError> {
-    let key = kms.resolve(req.required("KeyId")?).await?;
-    Ok(body([("KeyMetadata", key_metadata(&key, &kms.realm))]))
+use keywarden_store::KeyRecord;
+
+use super::{body, metadata::key_metadata, no_params, on_key_action};
+use crate::action::{Call, Reply};
+use crate::error::ApiError;
+
+on_key_action!(
+    DescribeKey,
+    "DescribeKey",
+    (),
+    dry_run = false,
+    parse = no_params,
+    run = run
+);
+
+async fn run(key: &Arc<KeyRecord>, _: &(), call: &Call<'_>) -> Result<Reply, ApiError> {
+    let out = body([("KeyMetadata", key_metadata(key, &call.kms.realm))]);
+    Ok(Reply::about(out, &key.key_id, None))
 }

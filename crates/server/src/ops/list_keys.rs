@@ -13,7 +13,10 @@ use keywarden_store::{KeyFilter, Paged};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::{Body, body};
+use super::{KMS, body, collection};
+use crate::action::{Call, Operation, Product, Reply};
+use crate::auth::Caller;
+use crate::authz::Target;
 use crate::error::ApiError;
 use crate::kms::Kms;
 use crate::request::{ApiRequest, PageParams};
@@ -21,11 +24,41 @@ use crate::request::{ApiRequest, PageParams};
 /// Most filter entries, and most values per entry.
 const MAX_FILTERS: usize = 10;
 
-/// Runs the action.
-pub async fn run(kms: &Kms, req: &ApiRequest) -> Result<Body, ApiError> {
-    let page = PageParams::read(req, 100)?;
-    let keys = match filters(req.optional("Filters"))? {
-        Some(filter) => kms.store.list_keys(&filter, page.page()).await?,
+/// The parameters: the page and the store filter (`None` when no key can match).
+pub struct ListKeys {
+    page: PageParams,
+    filter: Option<KeyFilter>,
+}
+
+impl Operation for ListKeys {
+    const PRODUCT: Product = KMS;
+    const NAME: &'static str = "ListKeys";
+    type Resolved = Self;
+
+    fn parse(req: &ApiRequest) -> Result<Self, ApiError> {
+        Ok(ListKeys {
+            page: PageParams::read(req, 100)?,
+            filter: filters(req.optional("Filters"))?,
+        })
+    }
+
+    async fn resolve(self, _: &Kms, _: &Caller) -> Result<Self, ApiError> {
+        Ok(self)
+    }
+
+    fn targets(_: &Self, kms: &Kms) -> Vec<Target> {
+        vec![Target::of(vec![collection(kms, "key")])]
+    }
+
+    async fn run(p: Self, call: &Call<'_>) -> Result<Reply, ApiError> {
+        list(call.kms, p).await
+    }
+}
+
+async fn list(kms: &Kms, p: ListKeys) -> Result<Reply, ApiError> {
+    let page = p.page;
+    let keys = match &p.filter {
+        Some(filter) => kms.store.list_keys(filter, page.page()).await?,
         None => Paged {
             items: Vec::new(),
             total: 0,
@@ -41,7 +74,8 @@ pub async fn run(kms: &Kms, req: &ApiRequest) -> Result<Body, ApiError> {
         ("TotalCount", json!(keys.total)),
         ("PageNumber", json!(page.number)),
         ("PageSize", json!(page.size)),
-    ]))
+    ])
+    .into())
 }
 
 #[derive(Deserialize)]

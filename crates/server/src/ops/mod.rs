@@ -1,130 +1,139 @@
-//! One file per API action. [`dispatch`] routes an authenticated request to its action; each
-//! action validates its parameters, does its work against [`Kms`], and returns the response body
-//! without `RequestId` (the HTTP layer adds it).
+//! The KMS actions: one file per action, named after it, each an [`Operation`] (typed
+//! parameters, resolution, resources, run); [`ACTIONS`] is the table routing, authorization,
+//! DryRun, the audit record and `keywarden kms --help` read. Adding an action is one file here
+//! and one line in [`ACTIONS`].
+//!
+//! Helpers shared by several actions: [`metadata`] (the `KeyMetadata` object), [`tagging`]
+//! (tag parameters), and the functions below (the key and version of Encrypt-like actions,
+//! opening a blob).
 
-mod aliases;
+mod cancel_key_deletion;
+mod create_alias;
 mod create_key;
-mod data_key;
+mod create_key_version;
 mod decrypt;
+mod delete_alias;
 mod describe_key;
+mod describe_key_version;
 mod describe_regions;
+mod disable_key;
+mod enable_key;
 mod encrypt;
-mod key_settings;
-mod key_state;
+mod generate_data_key;
+mod generate_data_key_without_plaintext;
+mod list_aliases;
+mod list_aliases_by_key_id;
+mod list_key_versions;
 mod list_keys;
+mod list_resource_tags;
+mod list_tag_resources;
 pub mod metadata;
 mod re_encrypt;
-mod rotation_policy;
+mod schedule_key_deletion;
+mod set_deletion_protection;
+mod tag_resource;
 mod tag_resources;
 mod tagging;
-mod tags;
-mod versions;
+mod untag_resource;
+mod untag_resources;
+mod update_alias;
+mod update_key_description;
+mod update_rotation_policy;
 
-use serde_json::{Map, Value};
+use std::sync::Arc;
 
-use crate::auth::Caller;
+use keywarden_core::blob::{self, BlobError};
+use keywarden_core::context::EncryptionContext;
+use keywarden_core::model::KeyUsage;
+use keywarden_core::secret::SecretBytes;
+use keywarden_store::KeyRecord;
+use serde_json::Value;
+
+pub use crate::action::Body;
+use crate::action::{Action, Product};
+use crate::authz::Target;
 use crate::error::ApiError;
-use crate::kms::Kms;
+use crate::exchange::AuditFacts;
+use crate::kms::{Kms, VersionCipher, require_enabled};
 use crate::request::ApiRequest;
-
-/// A response body (without `RequestId`).
-pub type Body = Map<String, Value>;
+use crate::resolve::{BlobTarget, KeyTarget};
 
 /// The KMS API version keywarden speaks.
 pub const KMS_VERSION: &str = "2016-01-20";
 
-/// Every action keywarden implements, in the order of the API reference.
-pub const ACTIONS: &[&str] = &[
-    "CreateKey",
-    "DescribeKey",
-    "ListKeys",
-    "EnableKey",
-    "DisableKey",
-    "ScheduleKeyDeletion",
-    "CancelKeyDeletion",
-    "UpdateKeyDescription",
-    "CreateAlias",
-    "UpdateAlias",
-    "DeleteAlias",
-    "ListAliases",
-    "ListAliasesByKeyId",
-    "Encrypt",
-    "Decrypt",
-    "GenerateDataKey",
-    "GenerateDataKeyWithoutPlaintext",
-    "ReEncrypt",
-    "CreateKeyVersion",
-    "ListKeyVersions",
-    "DescribeKeyVersion",
-    "UpdateRotationPolicy",
-    "TagResource",
-    "UntagResource",
-    "ListResourceTags",
-    "DescribeRegions",
-    "TagResources",
-    "UntagResources",
-    "ListTagResources",
-    "SetDeletionProtection",
-];
+/// This product.
+const KMS: Product = Product::Kms;
 
-/// Runs `action` for `caller`.
-pub async fn dispatch(
-    kms: &Kms,
-    caller: &Caller,
-    action: &str,
-    req: &ApiRequest,
-) -> Result<Body, ApiError> {
-    match action {
-        "CreateKey" => create_key::run(kms, caller, req).await,
-        "DescribeKey" => describe_key::run(kms, req).await,
-        "ListKeys" => list_keys::run(kms, req).await,
-        "EnableKey" => key_state::enable(kms, req).await,
-        "DisableKey" => key_state::disable(kms, req).await,
-        "ScheduleKeyDeletion" => key_state::schedule_deletion(kms, req).await,
-        "CancelKeyDeletion" => key_state::cancel_deletion(kms, req).await,
-        "UpdateKeyDescription" => key_settings::update_description(kms, req).await,
-        "SetDeletionProtection" => key_settings::set_deletion_protection(kms, req).await,
-        "CreateAlias" => aliases::create(kms, req).await,
-        "UpdateAlias" => aliases::update(kms, req).await,
-        "DeleteAlias" => aliases::delete(kms, req).await,
-        "ListAliases" => aliases::list(kms, req).await,
-        "ListAliasesByKeyId" => aliases::list_by_key_id(kms, req).await,
-        "Encrypt" => encrypt::run(kms, req).await,
-        "Decrypt" => decrypt::run(kms, req).await,
-        "GenerateDataKey" => data_key::run(kms, req, true).await,
-        "GenerateDataKeyWithoutPlaintext" => data_key::run(kms, req, false).await,
-        "ReEncrypt" => re_encrypt::run(kms, req).await,
-        "CreateKeyVersion" => versions::create(kms, req).await,
-        "ListKeyVersions" => versions::list(kms, req).await,
-        "DescribeKeyVersion" => versions::describe(kms, req).await,
-        "UpdateRotationPolicy" => rotation_policy::run(kms, req).await,
-        "TagResource" => tags::tag(kms, req).await,
-        "UntagResource" => tags::untag(kms, req).await,
-        "ListResourceTags" => tags::list(kms, req).await,
-        "TagResources" => tag_resources::tag(kms, req).await,
-        "UntagResources" => tag_resources::untag(kms, req).await,
-        "ListTagResources" => tag_resources::list(kms, req).await,
-        "DescribeRegions" => Ok(describe_regions::run(kms)),
-        _ => Err(ApiError::ActionNotFound),
-    }
-}
+/// Every KMS action keywarden implements, in the order of the API reference.
+pub static ACTIONS: &[Action] = &[
+    Action::of::<create_key::CreateKey>(),
+    Action::of::<describe_key::DescribeKey>(),
+    Action::of::<list_keys::ListKeys>(),
+    Action::of::<enable_key::EnableKey>(),
+    Action::of::<disable_key::DisableKey>(),
+    Action::of::<schedule_key_deletion::ScheduleKeyDeletion>(),
+    Action::of::<cancel_key_deletion::CancelKeyDeletion>(),
+    Action::of::<update_key_description::UpdateKeyDescription>(),
+    Action::of::<create_alias::CreateAlias>(),
+    Action::of::<update_alias::UpdateAlias>(),
+    Action::of::<delete_alias::DeleteAlias>(),
+    Action::of::<list_aliases::ListAliases>(),
+    Action::of::<list_aliases_by_key_id::ListAliasesByKeyId>(),
+    Action::of::<encrypt::Encrypt>(),
+    Action::of::<decrypt::Decrypt>(),
+    Action::of::<generate_data_key::GenerateDataKey>(),
+    Action::of::<generate_data_key_without_plaintext::GenerateDataKeyWithoutPlaintext>(),
+    Action::of::<re_encrypt::ReEncrypt>(),
+    Action::of::<create_key_version::CreateKeyVersion>(),
+    Action::of::<list_key_versions::ListKeyVersions>(),
+    Action::of::<describe_key_version::DescribeKeyVersion>(),
+    Action::of::<update_rotation_policy::UpdateRotationPolicy>(),
+    Action::of::<tag_resource::TagResource>(),
+    Action::of::<untag_resource::UntagResource>(),
+    Action::of::<list_resource_tags::ListResourceTags>(),
+    Action::of::<describe_regions::DescribeRegions>(),
+    Action::of::<tag_resources::TagResources>(),
+    Action::of::<untag_resources::UntagResources>(),
+    Action::of::<list_tag_resources::ListTagResources>(),
+    Action::of::<set_deletion_protection::SetDeletionProtection>(),
+];
 
 /// Builds a body from `(name, value)` pairs.
 pub fn body<const N: usize>(fields: [(&str, Value); N]) -> Body {
     fields.into_iter().map(|(k, v)| (k.to_owned(), v)).collect()
 }
 
-/// Parses the `EncryptionContext` parameter named `name`.
-pub fn context_param(
-    req: &ApiRequest,
-    name: &'static str,
-) -> Result<keywarden_core::context::EncryptionContext, ApiError> {
-    keywarden_core::context::EncryptionContext::parse(req.param(name))
-        .map_err(|e| ApiError::invalid(name, e.to_string()))
+/// Base64 (standard) of `bytes`.
+pub fn b64(bytes: &[u8]) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
+/// The collection ARN `acs:kms:<region>:<account>:<kind>` (`key`, `alias`).
+fn collection(kms: &Kms, kind: &str) -> String {
+    format!("acs:kms:{}:{}:{kind}", kms.realm.region, kms.realm.account)
+}
+
+/// The one target of an action on one key.
+fn key_target(key: &KeyTarget, kms: &Kms) -> Vec<Target> {
+    vec![Target::of(vec![key.arn(kms)])]
+}
+
+/// The one target of an action on one key with an encryption context.
+fn key_target_with(key: &KeyTarget, kms: &Kms, ctx: &EncryptionContext) -> Vec<Target> {
+    vec![Target {
+        resources: vec![key.arn(kms)],
+        context: Some(ctx.pairs().clone()),
+    }]
+}
+
+/// The audit facts of an action on one key.
+fn audit_key(key: &KeyTarget, facts: &mut AuditFacts) {
+    facts.key_id = Some(key.audit_id());
 }
 
 /// Refuses the `Recipient` parameters (attested enclaves), which keywarden does not support.
-pub fn refuse_recipient(req: &ApiRequest) -> Result<(), ApiError> {
+fn refuse_recipient(req: &ApiRequest) -> Result<(), ApiError> {
     match req.params.iter().find(|(k, _)| k.starts_with("Recipient")) {
         Some(_) => Err(ApiError::invalid(
             "Recipient",
@@ -134,59 +143,47 @@ pub fn refuse_recipient(req: &ApiRequest) -> Result<(), ApiError> {
     }
 }
 
-/// The key named by `key_ref` and the cipher of its primary version, for Encrypt and
-/// GenerateDataKey: the key must be Enabled and an ENCRYPT/DECRYPT key.
-pub async fn primary_cipher(
-    kms: &Kms,
-    key_ref: &str,
-) -> Result<
-    (
-        std::sync::Arc<keywarden_store::KeyRecord>,
-        std::sync::Arc<crate::kms::VersionCipher>,
-    ),
-    ApiError,
-> {
-    let key = kms.resolve(key_ref).await?;
-    crate::kms::require_enabled(&key)?;
-    if key.key_usage != keywarden_core::model::KeyUsage::EncryptDecrypt.as_str() {
+/// The cipher of the primary version of `key`, for Encrypt and GenerateDataKey: the key must
+/// be Enabled and an ENCRYPT/DECRYPT key.
+async fn primary_cipher(kms: &Kms, key: &KeyRecord) -> Result<Arc<VersionCipher>, ApiError> {
+    require_enabled(key)?;
+    if key.key_usage != KeyUsage::EncryptDecrypt.as_str() {
         return Err(ApiError::UnsupportedOperation(format!(
             "key {} is not an ENCRYPT/DECRYPT key",
             key.key_id
         )));
     }
-    let version = kms.version(&key.primary_version_id).await?;
-    Ok((key, version))
+    kms.version(&key.primary_version_id).await
 }
 
-/// A blob opened server-side: its key (Enabled), its version, and the plaintext (wiped on
-/// drop).
-pub struct Opened {
-    /// The key that sealed the blob.
-    pub key: std::sync::Arc<keywarden_store::KeyRecord>,
-    /// The version that sealed it.
-    pub version: std::sync::Arc<crate::kms::VersionCipher>,
-    /// The plaintext.
-    pub plaintext: keywarden_core::secret::SecretBytes,
+/// Seals `plaintext` under `version` with `ctx`; the blob's base64.
+fn seal(
+    version: &VersionCipher,
+    ctx: &EncryptionContext,
+    plaintext: &[u8],
+) -> Result<String, ApiError> {
+    let blob = version
+        .cipher
+        .seal(&version.version_id, &ctx.canonical(), plaintext)
+        .map_err(ApiError::internal)?;
+    Ok(b64(&blob))
 }
 
-/// Opens the base64 text of a `CiphertextBlob` with `ctx`: the version comes from the blob,
-/// its key must be Enabled. A blob whose version is unknown here, whose key was
-/// destroyed, or that does not verify is `InvalidParameter`: the three are indistinguishable
-/// once a key's material is gone.
-pub async fn open_blob(
-    kms: &Kms,
-    blob_text: &str,
-    ctx: &keywarden_core::context::EncryptionContext,
-) -> Result<Opened, ApiError> {
-    use keywarden_core::blob::{self, BlobError};
-    let raw = blob::decode_base64(blob_text).map_err(|_| ApiError::InvalidCiphertext)?;
-    let parts = blob::parse(&raw).map_err(|_| ApiError::InvalidCiphertext)?;
-    let not_ours = |e| match e {
-        ApiError::KeyVersionNotFound | ApiError::KeyNotFound => ApiError::InvalidCiphertext,
-        other => other,
+/// A blob opened server-side: its key, its version, and the plaintext (wiped on drop).
+struct Opened<'a> {
+    key: &'a KeyRecord,
+    version: &'a VersionCipher,
+    plaintext: SecretBytes,
+}
+
+/// Opens a resolved blob with `ctx`: its key must be Enabled. A blob that is not ours or does
+/// not verify is `InvalidParameter`.
+fn open_blob<'a>(target: &'a BlobTarget, ctx: &EncryptionContext) -> Result<Opened<'a>, ApiError> {
+    let BlobTarget::Known { raw, version, key } = target else {
+        return Err(ApiError::InvalidCiphertext);
     };
-    let version = kms.version(parts.version_id).await.map_err(not_ours)?;
-    let key = kms.usable_owner(&version).await.map_err(not_ours)?;
+    require_enabled(key)?;
+    let parts = blob::parse(raw).map_err(|_| ApiError::InvalidCiphertext)?;
     let plaintext = version
         .cipher
         .open(&parts, &ctx.canonical())
@@ -201,8 +198,108 @@ pub async fn open_blob(
     })
 }
 
-/// Base64 (standard) of `bytes`.
-pub fn b64(bytes: &[u8]) -> String {
-    use base64::Engine;
-    base64::engine::general_purpose::STANDARD.encode(bytes)
+/// The resolved form of an action on the one key named by `KeyId`: that key and the action's
+/// other parameters.
+pub struct OnKey<P> {
+    key: KeyTarget,
+    params: P,
+}
+
+impl<P> OnKey<P> {
+    /// Resolves `key_id` and keeps `params`.
+    async fn resolve(kms: &Kms, key_id: &str, params: P) -> Result<Self, ApiError> {
+        Ok(OnKey {
+            key: KeyTarget::resolve(kms, key_id).await?,
+            params,
+        })
+    }
+}
+
+/// Declares the [`Operation`](crate::action::Operation) of an action on the one key named by
+/// `KeyId`: `$name` holds `key_id` and the parameters `$params`, parsed by `$parse`, and `$run`
+/// runs on the resolved key (`&Arc<KeyRecord>`), the parameters and the [`Call`].
+macro_rules! on_key_action {
+    ($ty:ident, $name:literal, $params:ty, dry_run = $dry:literal,
+     parse = $parse:expr, run = $run:path) => {
+        /// The parameters: `KeyId` and the action's own.
+        pub struct $ty {
+            key_id: String,
+            params: $params,
+        }
+
+        impl $crate::action::Operation for $ty {
+            const PRODUCT: $crate::action::Product = $crate::action::Product::Kms;
+            const NAME: &'static str = $name;
+            const DRY_RUN: bool = $dry;
+            type Resolved = $crate::ops::OnKey<$params>;
+
+            fn parse(req: &$crate::request::ApiRequest) -> Result<Self, $crate::error::ApiError> {
+                let parse: fn(
+                    &$crate::request::ApiRequest,
+                ) -> Result<$params, $crate::error::ApiError> = $parse;
+                let params = parse(req)?;
+                Ok($ty {
+                    key_id: req.required("KeyId")?.to_owned(),
+                    params,
+                })
+            }
+
+            async fn resolve(
+                self,
+                kms: &$crate::kms::Kms,
+                _: &$crate::auth::Caller,
+            ) -> Result<Self::Resolved, $crate::error::ApiError> {
+                $crate::ops::OnKey::resolve(kms, &self.key_id, self.params).await
+            }
+
+            fn targets(r: &Self::Resolved, kms: &$crate::kms::Kms) -> Vec<$crate::authz::Target> {
+                $crate::ops::on_key_targets(r, kms)
+            }
+
+            fn audit(r: &Self::Resolved, facts: &mut $crate::exchange::AuditFacts) {
+                $crate::ops::on_key_audit(r, facts);
+            }
+
+            async fn run(
+                r: Self::Resolved,
+                call: &$crate::action::Call<'_>,
+            ) -> Result<$crate::action::Reply, $crate::error::ApiError> {
+                let key = r.key_found()?;
+                $run(key, r.params_ref(), call).await
+            }
+        }
+    };
+}
+pub(crate) use on_key_action;
+
+impl<P> OnKey<P> {
+    /// The key, or why it is not found.
+    pub fn key_found(&self) -> Result<&Arc<KeyRecord>, ApiError> {
+        self.key.found()
+    }
+
+    /// The other parameters.
+    pub fn params_ref(&self) -> &P {
+        &self.params
+    }
+}
+
+/// The target of an [`OnKey`] action.
+pub fn on_key_targets<P>(r: &OnKey<P>, kms: &Kms) -> Vec<Target> {
+    key_target(&r.key, kms)
+}
+
+/// The audit facts of an [`OnKey`] action.
+pub fn on_key_audit<P>(r: &OnKey<P>, facts: &mut AuditFacts) {
+    audit_key(&r.key, facts);
+}
+
+/// No parameters besides `KeyId`.
+fn no_params(_: &ApiRequest) -> Result<(), ApiError> {
+    Ok(())
+}
+
+/// The encryption context for the audit record: none when it is empty.
+fn audit_context(ctx: &EncryptionContext) -> Option<std::collections::BTreeMap<String, String>> {
+    (!ctx.is_empty()).then(|| ctx.pairs().clone())
 }

@@ -3,12 +3,17 @@
 //! and the rules every tag obeys.
 
 use std::collections::HashSet;
+use std::sync::Arc;
 
-use keywarden_store::TagRecord;
+use keywarden_core::lifecycle::Requirement;
+use keywarden_store::{KeyRecord, StoreError, TagRecord};
 use serde::Deserialize;
 
+use crate::authz::Target;
 use crate::error::ApiError;
+use crate::kms::{Kms, require};
 use crate::request::ApiRequest;
+use crate::resolve::KeyTarget;
 
 /// Most tags one request may set (and most tag keys one request may name).
 pub const MAX_TAGS: usize = 20;
@@ -145,6 +150,103 @@ fn check_set<'a>(param: &'static str, keys: impl Iterator<Item = &'a str>) -> Re
 /// The value of `name` among the fields of one flattened object.
 fn field<'a>(fields: &[(&'a str, &'a str)], name: &str) -> Option<&'a str> {
     fields.iter().find(|(f, _)| *f == name).map(|(_, v)| *v)
+}
+
+/// The key reference of a single-resource tag call must be `KeyId`: exactly one of `KeyId`,
+/// `SecretName`, `CertificateId` may be given, and only keys are supported.
+pub fn only_key_resource(req: &ApiRequest) -> Result<(), ApiError> {
+    let given: Vec<&'static str> = ["KeyId", "SecretName", "CertificateId"]
+        .into_iter()
+        .filter(|name| req.optional(name).is_some())
+        .collect();
+    match given.as_slice() {
+        [] => Err(ApiError::MissingParameter("KeyId")),
+        ["KeyId"] => Ok(()),
+        [one] => Err(ApiError::invalid(
+            if *one == "SecretName" {
+                "SecretName"
+            } else {
+                "CertificateId"
+            },
+            "only keys are supported: keywarden has no secrets or certificates",
+        )),
+        _ => Err(ApiError::invalid(
+            "KeyId",
+            "give only one of KeyId, SecretName and CertificateId",
+        )),
+    }
+}
+
+/// Tag changes are refused while the key is pending deletion.
+pub fn require_mutable(key: &KeyRecord) -> Result<(), ApiError> {
+    require(key, Requirement::Mutable)
+}
+
+/// A key that vanished between resolving and writing.
+pub fn not_found(e: StoreError) -> ApiError {
+    match e {
+        StoreError::NotFound => ApiError::KeyNotFound,
+        other => other.into(),
+    }
+}
+
+/// Most resources one batch call may name.
+pub const MAX_RESOURCES: usize = 50;
+
+/// `ResourceType` must be `key`.
+pub fn resource_type(req: &ApiRequest) -> Result<(), ApiError> {
+    match req.required("ResourceType")? {
+        t if t.eq_ignore_ascii_case("key") => Ok(()),
+        other => Err(ApiError::invalid(
+            "ResourceType",
+            format!("{other:?} is not supported: keywarden only has keys"),
+        )),
+    }
+}
+
+/// `ResourceId.N`: up to [`MAX_RESOURCES`], at least one when `required`.
+pub fn resource_ids(req: &ApiRequest, required: bool) -> Result<Vec<String>, ApiError> {
+    let ids = req.indexed_values("ResourceId")?;
+    if required && ids.is_empty() {
+        return Err(ApiError::MissingParameter("ResourceId.1"));
+    }
+    if ids.len() > MAX_RESOURCES {
+        return Err(ApiError::invalid(
+            "ResourceId",
+            format!("at most {MAX_RESOURCES} resources"),
+        ));
+    }
+    Ok(ids.into_iter().map(str::to_owned).collect())
+}
+
+/// Every named key, resolved once.
+pub async fn resolve_all(kms: &Kms, ids: &[String]) -> Result<Vec<KeyTarget>, ApiError> {
+    let mut keys = Vec::with_capacity(ids.len());
+    for id in ids {
+        keys.push(KeyTarget::resolve(kms, id).await?);
+    }
+    Ok(keys)
+}
+
+/// The ARNs of the named keys (`none` when no key is named).
+pub fn batch_targets(keys: &[KeyTarget], kms: &Kms, none: String) -> Vec<Target> {
+    let mut resources: Vec<String> = keys.iter().map(|k| k.arn(kms)).collect();
+    if resources.is_empty() {
+        resources.push(none);
+    }
+    vec![Target::of(resources)]
+}
+
+/// Every named key, which must exist and not be pending deletion: all are checked before any
+/// write.
+pub fn mutable_keys(keys: &[KeyTarget]) -> Result<Vec<&Arc<KeyRecord>>, ApiError> {
+    keys.iter()
+        .map(|k| {
+            let key = k.found()?;
+            require_mutable(key)?;
+            Ok(key)
+        })
+        .collect()
 }
 
 #[cfg(test)]

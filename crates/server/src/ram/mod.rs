@@ -16,10 +16,11 @@ pub use error::{Problem, RamError};
 
 use serde_json::{Value, json};
 
+use crate::action::{Action, Body, Call, Operation, Product, Reply};
 use crate::auth::Caller;
+use crate::authz::Target;
 use crate::error::ApiError;
 use crate::kms::Kms;
-use crate::ops::Body;
 use crate::request::ApiRequest;
 
 /// The RAM API version.
@@ -32,62 +33,99 @@ pub const MAX_ACCESS_KEYS_PER_USER: u64 = 2;
 pub const MAX_POLICY_VERSIONS: u64 = 5;
 
 /// Every RAM action keywarden implements.
-pub const ACTIONS: &[&str] = &[
-    "CreateUser",
-    "GetUser",
-    "ListUsers",
-    "UpdateUser",
-    "DeleteUser",
-    "CreateAccessKey",
-    "ListAccessKeys",
-    "UpdateAccessKey",
-    "DeleteAccessKey",
-    "CreatePolicy",
-    "GetPolicy",
-    "ListPolicies",
-    "DeletePolicy",
-    "CreatePolicyVersion",
-    "GetPolicyVersion",
-    "ListPolicyVersions",
-    "DeletePolicyVersion",
-    "SetDefaultPolicyVersion",
-    "AttachPolicyToUser",
-    "DetachPolicyFromUser",
-    "ListPoliciesForUser",
+pub static ACTIONS: &[Action] = &[
+    Action::of::<CreateUser>(),
+    Action::of::<GetUser>(),
+    Action::of::<ListUsers>(),
+    Action::of::<UpdateUser>(),
+    Action::of::<DeleteUser>(),
+    Action::of::<CreateAccessKey>(),
+    Action::of::<ListAccessKeys>(),
+    Action::of::<UpdateAccessKey>(),
+    Action::of::<DeleteAccessKey>(),
+    Action::of::<CreatePolicy>(),
+    Action::of::<GetPolicy>(),
+    Action::of::<ListPolicies>(),
+    Action::of::<DeletePolicy>(),
+    Action::of::<CreatePolicyVersion>(),
+    Action::of::<GetPolicyVersion>(),
+    Action::of::<ListPolicyVersions>(),
+    Action::of::<DeletePolicyVersion>(),
+    Action::of::<SetDefaultPolicyVersion>(),
+    Action::of::<AttachPolicyToUser>(),
+    Action::of::<DetachPolicyFromUser>(),
+    Action::of::<ListPoliciesForUser>(),
 ];
 
-/// Runs RAM `action` for `caller` (already authorized).
-pub async fn dispatch(
-    kms: &Kms,
-    caller: &Caller,
-    action: &str,
-    req: &ApiRequest,
-) -> Result<Body, ApiError> {
-    match action {
-        "CreateUser" => users::create(kms, req).await,
-        "GetUser" => users::get(kms, req).await,
-        "ListUsers" => users::list(kms, req).await,
-        "UpdateUser" => users::update(kms, req).await,
-        "DeleteUser" => users::delete(kms, req).await,
-        "CreateAccessKey" => access_keys::create(kms, caller, req).await,
-        "ListAccessKeys" => access_keys::list(kms, caller, req).await,
-        "UpdateAccessKey" => access_keys::update(kms, caller, req).await,
-        "DeleteAccessKey" => access_keys::delete(kms, caller, req).await,
-        "CreatePolicy" => policies::create(kms, req).await,
-        "GetPolicy" => policies::get(kms, req).await,
-        "ListPolicies" => policies::list(kms, req).await,
-        "DeletePolicy" => policies::delete(kms, req).await,
-        "CreatePolicyVersion" => policy_versions::create(kms, req).await,
-        "GetPolicyVersion" => policy_versions::get(kms, req).await,
-        "ListPolicyVersions" => policy_versions::list(kms, req).await,
-        "DeletePolicyVersion" => policy_versions::delete(kms, req).await,
-        "SetDefaultPolicyVersion" => policy_versions::set_default(kms, req).await,
-        "AttachPolicyToUser" => attachments::attach(kms, req).await,
-        "DetachPolicyFromUser" => attachments::detach(kms, req).await,
-        "ListPoliciesForUser" => attachments::list_for_user(kms, req).await,
-        _ => Err(ApiError::ActionNotFound),
-    }
+/// A RAM call before its run: the request and the caller it was authorized for.
+pub struct RamCall {
+    req: ApiRequest,
+    caller: Caller,
 }
+
+/// Declares a RAM action run by `$run(kms, caller, req)` with the resources of
+/// `authz::ram_targets`.
+macro_rules! ram_action {
+    ($ty:ident, $run:path) => {
+        ram_action!($ty, |kms, _caller, req| $run(kms, req));
+    };
+    ($ty:ident, $run:path, caller) => {
+        ram_action!($ty, |kms, caller, req| $run(kms, caller, req));
+    };
+    ($ty:ident, |$k:ident, $c:ident, $r:ident| $call:expr) => {
+        /// The request of the action.
+        pub struct $ty(ApiRequest);
+
+        impl Operation for $ty {
+            const PRODUCT: Product = Product::Ram;
+            const NAME: &'static str = stringify!($ty);
+            type Resolved = RamCall;
+
+            fn parse(req: &ApiRequest) -> Result<Self, ApiError> {
+                Ok($ty(req.clone()))
+            }
+
+            async fn resolve(self, _: &Kms, caller: &Caller) -> Result<RamCall, ApiError> {
+                Ok(RamCall {
+                    req: self.0,
+                    caller: caller.clone(),
+                })
+            }
+
+            fn targets(r: &RamCall, kms: &Kms) -> Vec<Target> {
+                crate::authz::ram_targets(kms, &r.caller, stringify!($ty), &r.req)
+            }
+
+            async fn run(r: RamCall, call: &Call<'_>) -> Result<Reply, ApiError> {
+                let ($k, $c, $r) = (call.kms, call.caller, &r.req);
+                let _ = $c;
+                $call.await.map(Reply::from)
+            }
+        }
+    };
+}
+
+ram_action!(CreateUser, users::create);
+ram_action!(GetUser, users::get);
+ram_action!(ListUsers, users::list);
+ram_action!(UpdateUser, users::update);
+ram_action!(DeleteUser, users::delete);
+ram_action!(CreateAccessKey, access_keys::create, caller);
+ram_action!(ListAccessKeys, access_keys::list, caller);
+ram_action!(UpdateAccessKey, access_keys::update, caller);
+ram_action!(DeleteAccessKey, access_keys::delete, caller);
+ram_action!(CreatePolicy, policies::create);
+ram_action!(GetPolicy, policies::get);
+ram_action!(ListPolicies, policies::list);
+ram_action!(DeletePolicy, policies::delete);
+ram_action!(CreatePolicyVersion, policy_versions::create);
+ram_action!(GetPolicyVersion, policy_versions::get);
+ram_action!(ListPolicyVersions, policy_versions::list);
+ram_action!(DeletePolicyVersion, policy_versions::delete);
+ram_action!(SetDefaultPolicyVersion, policy_versions::set_default);
+ram_action!(AttachPolicyToUser, attachments::attach);
+ram_action!(DetachPolicyFromUser, attachments::detach);
+ram_action!(ListPoliciesForUser, attachments::list_for_user);
 
 /// `acs:ram:*:<account>:user/<name>`.
 pub fn user_arn(kms: &Kms, user_name: &str) -> String {

@@ -1,24 +1,23 @@
 //! A world for authorization tests: a [`Node`] whose `admin` user has `AdministratorAccess`,
 //! requests routed exactly as the HTTP layer routes them after authentication
-//! (`route::run`: version → authorize → action), as any user, from any source address.
+//! (the signed version's product → the action's descriptor: parse, resolve, authorize, run),
+//! as any user, from any source address.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::net::SocketAddr;
 use std::path::Path;
 
 use keywarden_core::sign::percent::encode_query;
+use keywarden_server::action::Product;
 use keywarden_server::auth::Caller;
 use keywarden_server::ops::KMS_VERSION;
 use keywarden_server::ram::RAM_VERSION;
 use keywarden_server::request::ApiRequest;
-use keywarden_server::route;
-use keywarden_store::{AttachmentRecord, POLICY_SYSTEM, PRINCIPAL_USER, UserRecord};
 use serde_json::{Value, json};
 
-use crate::common::{Node, START, text};
+use crate::common::{Node, START, run_as, text};
 
-/// The administrator of every world.
-pub const ADMIN: &str = "admin";
+pub use crate::common::ADMIN;
 
 /// The default source address of requests.
 pub const LOCAL: &str = "127.0.0.1:40000";
@@ -31,30 +30,6 @@ pub struct World {
 impl World {
     pub async fn new(dir: &Path) -> World {
         let node = Node::open(dir, START).await;
-        let store = &node.kms.store;
-        store
-            .create_user(&UserRecord {
-                user_name: ADMIN.into(),
-                user_id: "1000000000000001".into(),
-                display_name: String::new(),
-                mobile_phone: String::new(),
-                email: String::new(),
-                comments: String::new(),
-                create_date: START,
-                update_date: START,
-            })
-            .await
-            .unwrap();
-        store
-            .attach_policy(&AttachmentRecord {
-                principal_type: PRINCIPAL_USER.into(),
-                principal_name: ADMIN.into(),
-                policy_type: POLICY_SYSTEM.into(),
-                policy_name: "AdministratorAccess".into(),
-                attach_date: START,
-            })
-            .await
-            .unwrap();
         World { node }
     }
 
@@ -79,10 +54,8 @@ impl World {
         let query = encode_query(&all);
         let peer: SocketAddr = peer.parse().unwrap();
         let req = ApiRequest::parse("POST", Some(&query), vec![], b"", Some(peer)).unwrap();
-        route::run(&self.node.kms, &caller, action, &req)
-            .await
-            .map(Value::Object)
-            .map_err(|e| e.code().to_owned())
+        let product = Product::of_version(version).ok_or("InvalidVersion")?;
+        run_as(&self.node.kms, &caller, Some(peer), product, action, &req).await
     }
 
     /// A KMS action as `user`.

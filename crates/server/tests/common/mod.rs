@@ -1,6 +1,7 @@
 //! In-process harness: a [`Kms`] on a SQLite file in a temp dir, driven by a [`ManualClock`],
-//! with API actions called through `ops::dispatch` (authentication is tested elsewhere; here
-//! the time can move freely, which a signed request's timestamp window would not allow).
+//! with API actions run through their descriptors (`Action::run`: parse, resolve, authorize,
+//! run) as the user `admin`, who has `AdministratorAccess` (authentication is tested elsewhere;
+//! here the time can move freely, which a signed request's timestamp window would not allow).
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::path::Path;
@@ -10,12 +11,13 @@ use std::time::Duration;
 use keywarden_core::model::Realm;
 use keywarden_core::secret::SecretBytes;
 use keywarden_core::wrap::RootKey;
+use keywarden_server::action::{Origin, Product};
 use keywarden_server::auth::Caller;
+use keywarden_server::exchange::AuditFacts;
 use keywarden_server::kms::{Kms, KmsOptions, ManualClock};
-use keywarden_server::ops;
 use keywarden_server::request::ApiRequest;
-use keywarden_store::KeyStore;
 use keywarden_store::sqlite::SqliteStore;
+use keywarden_store::{AttachmentRecord, KeyStore, POLICY_SYSTEM, PRINCIPAL_USER, UserRecord};
 use serde_json::Value;
 
 /// Where every test clock starts (2023-11-14T22:13:20Z).
@@ -49,10 +51,43 @@ impl Node {
             Arc::clone(&clock) as _,
             KmsOptions { cache_ttl },
         );
-        Node {
+        let node = Node {
             kms: Arc::new(kms),
             clock,
+        };
+        node.ensure_admin(now).await;
+        node
+    }
+
+    /// The user `admin` with `AdministratorAccess` (once per store).
+    async fn ensure_admin(&self, now: i64) {
+        let store = &self.kms.store;
+        if store.get_user(ADMIN).await.unwrap().is_some() {
+            return;
         }
+        store
+            .create_user(&UserRecord {
+                user_name: ADMIN.into(),
+                user_id: "1000000000000001".into(),
+                display_name: String::new(),
+                mobile_phone: String::new(),
+                email: String::new(),
+                comments: String::new(),
+                create_date: now,
+                update_date: now,
+            })
+            .await
+            .unwrap();
+        store
+            .attach_policy(&AttachmentRecord {
+                principal_type: PRINCIPAL_USER.into(),
+                principal_name: ADMIN.into(),
+                policy_type: POLICY_SYSTEM.into(),
+                policy_name: "AdministratorAccess".into(),
+                attach_date: now,
+            })
+            .await
+            .unwrap();
     }
 
     /// Runs `action`; the body, or the error's wire code.
@@ -102,15 +137,36 @@ impl Node {
     }
 }
 
-/// Runs `action` against `kms` as the admin.
+/// The administrator of every node.
+pub const ADMIN: &str = "admin";
+
+/// Runs KMS `action` against `kms` as the admin.
 pub async fn call(kms: &Kms, action: &str, params: &[(&str, &str)]) -> Result<Value, String> {
     let caller = Caller {
         access_key_id: "KWTEST".into(),
-        user_name: "admin".into(),
+        user_name: ADMIN.into(),
     };
-    ops::dispatch(kms, &caller, action, &request(params))
+    run_as(kms, &caller, None, Product::Kms, action, &request(params)).await
+}
+
+/// Runs `action` of `product` as `caller` from `peer` through its descriptor: the body, or the
+/// error's wire code.
+pub async fn run_as(
+    kms: &Kms,
+    caller: &Caller,
+    peer: Option<std::net::SocketAddr>,
+    product: Product,
+    action: &str,
+    req: &ApiRequest,
+) -> Result<Value, String> {
+    let Some(descriptor) = product.find(action) else {
+        return Err("InvalidAction.NotFound".into());
+    };
+    let mut facts = AuditFacts::default();
+    descriptor
+        .run(kms, caller, Origin { peer }, req, &mut facts)
         .await
-        .map(Value::Object)
+        .map(|reply| Value::Object(reply.body))
         .map_err(|e| e.code().to_owned())
 }
 

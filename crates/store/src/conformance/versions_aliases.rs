@@ -154,7 +154,7 @@ pub async fn alias_lifecycle<S: KeyStore>(store: &S) -> StoreResult<()> {
     store.create_alias(&alias).await?;
     assert_eq!(store.get_alias("alias/one").await?, Some(alias.clone()));
 
-    store.update_alias("alias/one", "key-2").await?;
+    store.update_alias("alias/one", "key-2", "key-1").await?;
     let moved = AliasRecord {
         key_id: "key-2".to_owned(),
         ..alias.clone()
@@ -174,7 +174,7 @@ pub async fn alias_lifecycle<S: KeyStore>(store: &S) -> StoreResult<()> {
         "old key lost the alias"
     );
 
-    store.delete_alias("alias/one").await?;
+    store.delete_alias("alias/one", "key-2").await?;
     assert_eq!(store.get_alias("alias/one").await?, None);
     assert_eq!(store.list_aliases(None, ALL).await?.total, 0);
     store.create_alias(&alias).await?;
@@ -207,7 +207,7 @@ pub async fn alias_errors<S: KeyStore>(store: &S) -> StoreResult<()> {
     );
     assert_eq!(store.get_alias("alias/orphan").await?, None);
 
-    let result = store.update_alias("alias/absent", "key-1").await;
+    let result = store.update_alias("alias/absent", "key-1", "key-1").await;
     assert!(
         matches!(result, Err(StoreError::NotFound)),
         "update, absent alias: {result:?}"
@@ -217,7 +217,17 @@ pub async fn alias_errors<S: KeyStore>(store: &S) -> StoreResult<()> {
         None,
         "update must not insert"
     );
-    let result = store.update_alias("alias/one", "key-absent").await;
+    let result = store.update_alias("alias/one", "key-2", "key-2").await;
+    assert!(
+        matches!(result, Err(StoreError::Conflict)),
+        "update, alias moved since it was read: {result:?}"
+    );
+    let result = store.delete_alias("alias/one", "key-2").await;
+    assert!(
+        matches!(result, Err(StoreError::Conflict)),
+        "delete, alias moved since it was read: {result:?}"
+    );
+    let result = store.update_alias("alias/one", "key-absent", "key-1").await;
     assert!(
         matches!(result, Err(StoreError::NotFound)),
         "update, absent key: {result:?}"
@@ -228,13 +238,13 @@ pub async fn alias_errors<S: KeyStore>(store: &S) -> StoreResult<()> {
         "refusals changed alias"
     );
 
-    let result = store.delete_alias("alias/absent").await;
+    let result = store.delete_alias("alias/absent", "key-1").await;
     assert!(
         matches!(result, Err(StoreError::NotFound)),
         "delete, absent: {result:?}"
     );
-    store.delete_alias("alias/one").await?;
-    let result = store.delete_alias("alias/one").await;
+    store.delete_alias("alias/one", "key-1").await?;
+    let result = store.delete_alias("alias/one", "key-1").await;
     assert!(
         matches!(result, Err(StoreError::NotFound)),
         "delete twice: {result:?}"

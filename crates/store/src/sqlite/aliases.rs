@@ -17,25 +17,42 @@ pub(super) fn insert(conn: &Connection, alias: &AliasRecord) -> StoreResult<()> 
     Ok(())
 }
 
-/// Points an alias at another key. `NotFound` if the alias is absent, or the key (through the
-/// foreign key).
-pub(super) fn repoint(conn: &Connection, alias_name: &str, key_id: &str) -> StoreResult<()> {
+/// Points an alias that still names `expected` at another key. `NotFound` if the alias is
+/// absent, or the key (through the foreign key); `Conflict` if it names another key now.
+pub(super) fn repoint(
+    conn: &Connection,
+    alias_name: &str,
+    key_id: &str,
+    expected: &str,
+) -> StoreResult<()> {
     let changed = conn
-        .prepare_cached("UPDATE aliases SET key_id = ?2 WHERE alias_name = ?1")
+        .prepare_cached("UPDATE aliases SET key_id = ?2 WHERE alias_name = ?1 AND key_id = ?3")
         .db()?
-        .execute([alias_name, key_id])
+        .execute([alias_name, key_id, expected])
         .db()?;
-    one_row(changed)
+    compared(conn, alias_name, changed)
 }
 
-/// Deletes an alias; `NotFound` if absent.
-pub(super) fn delete(conn: &Connection, alias_name: &str) -> StoreResult<()> {
+/// Deletes an alias that still names `expected`; `NotFound` if absent, `Conflict` if it names
+/// another key now.
+pub(super) fn delete(conn: &Connection, alias_name: &str, expected: &str) -> StoreResult<()> {
     let changed = conn
-        .prepare_cached("DELETE FROM aliases WHERE alias_name = ?1")
+        .prepare_cached("DELETE FROM aliases WHERE alias_name = ?1 AND key_id = ?2")
         .db()?
-        .execute([alias_name])
+        .execute([alias_name, expected])
         .db()?;
-    one_row(changed)
+    compared(conn, alias_name, changed)
+}
+
+/// The outcome of a compare-and-set on an alias that changed `changed` rows.
+fn compared(conn: &Connection, alias_name: &str, changed: usize) -> StoreResult<()> {
+    if changed == 1 {
+        return Ok(());
+    }
+    match get(conn, alias_name)? {
+        Some(_) => Err(StoreError::Conflict),
+        None => Err(StoreError::NotFound),
+    }
 }
 
 /// The alias with this name.
@@ -86,15 +103,6 @@ fn select(conn: &Connection, sql: &str, params: impl Params) -> StoreResult<Vec<
         .db()?
         .collect::<rusqlite::Result<Vec<_>>>()
         .db()
-}
-
-/// `NotFound` unless a statement changed a row.
-fn one_row(changed: usize) -> StoreResult<()> {
-    if changed == 0 {
-        Err(StoreError::NotFound)
-    } else {
-        Ok(())
-    }
 }
 
 fn from_row(row: &Row<'_>) -> rusqlite::Result<AliasRecord> {

@@ -7,27 +7,44 @@ use keywarden_core::lifecycle::Requirement;
 use keywarden_core::model::{AutomaticRotation, ROTATION_INTERVAL_RANGE, parse_interval};
 use keywarden_store::KeyRecord;
 
-use super::Body;
+use std::sync::Arc;
+
+use super::on_key_action;
+use crate::action::{Call, Reply};
 use crate::error::ApiError;
-use crate::kms::{Kms, require};
+use crate::kms::require;
 use crate::lifecycle::{modify_key, symmetric_spec};
 use crate::request::ApiRequest;
 
-/// Runs the action.
-pub async fn run(kms: &Kms, req: &ApiRequest) -> Result<Body, ApiError> {
-    let key_ref = req.required("KeyId")?;
+on_key_action!(
+    UpdateRotationPolicy,
+    "UpdateRotationPolicy",
+    Option<i64>,
+    dry_run = false,
+    parse = policy,
+    run = run
+);
+
+/// `EnableAutomaticRotation` and `RotationInterval`: the interval, or `None` for off.
+fn policy(req: &ApiRequest) -> Result<Option<i64>, ApiError> {
     let enabled = req
         .bool("EnableAutomaticRotation")?
         .ok_or(ApiError::MissingParameter("EnableAutomaticRotation"))?;
-    let interval = interval(req, enabled)?;
-    let key = kms.resolve(key_ref).await?;
-    modify_key(kms, &key.key_id, |current, _now| {
+    interval(req, enabled)
+}
+
+async fn run(
+    key: &Arc<KeyRecord>,
+    interval: &Option<i64>,
+    call: &Call<'_>,
+) -> Result<Reply, ApiError> {
+    modify_key(call.kms, &key.key_id, |current, _now| {
         require(current, Requirement::Mutable)?;
         symmetric_spec(current)?;
-        Ok(with_policy(current, interval))
+        Ok(with_policy(current, *interval))
     })
     .await?;
-    Ok(Body::new())
+    Ok(Reply::default())
 }
 
 /// `key` with automatic rotation every `interval` seconds, or off when `None`. Turning it off

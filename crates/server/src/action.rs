@@ -1,0 +1,250 @@
+//! The action table's building block: one [`Action`] descriptor per API action, made from a type
+//! that implements [`Operation`]. Routing, authorization, DryRun, the audit record and
+//! `keywarden kms --help` all read the descriptors (`ops::ACTIONS`, `ram::ACTIONS`); no other
+//! place lists action names.
+//!
+//! Every call runs the same pipeline ([`Action::run`]), on facts established once:
+//!
+//! 1. [`Operation::parse`]: the typed parameters, from the decoded request, once.
+//! 2. [`Operation::resolve`]: every reference (key id, alias, ARN, blob) resolved once to the
+//!    thing it names, or to "absent" with the ARN that stands in for it.
+//! 3. [`Operation::targets`]: the resources of the resolved values, authorized against the
+//!    caller's policies (`authz`) **before** anything runs; a denied call does nothing.
+//! 4. [`Operation::run`]: the operation, on the same resolved values that were authorized.
+//!
+//! What the audit record says about the key comes from the resolved values
+//! ([`Operation::audit`]) and from the [`Reply`]; nothing reads the answer's JSON again.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use serde_json::{Map, Value};
+
+use crate::auth::Caller;
+use crate::authz::{self, Target};
+use crate::error::ApiError;
+use crate::exchange::AuditFacts;
+use crate::kms::Kms;
+use crate::request::ApiRequest;
+
+/// A response body (without `RequestId`, which the HTTP layer adds).
+pub type Body = Map<String, Value>;
+
+/// The products served on one endpoint, told apart by the signed API version.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Product {
+    /// Key Management Service, 2016-01-20.
+    Kms,
+    /// Resource Access Management (users, access keys, policies), 2015-05-01.
+    Ram,
+}
+
+impl Product {
+    /// Every product.
+    pub const ALL: [Product; 2] = [Product::Kms, Product::Ram];
+
+    /// The API version that selects this product.
+    pub fn version(self) -> &'static str {
+        match self {
+            Product::Kms => "2016-01-20",
+            Product::Ram => "2015-05-01",
+        }
+    }
+
+    /// The product of an API version, if keywarden serves it.
+    pub fn of_version(version: &str) -> Option<Product> {
+        Product::ALL.into_iter().find(|p| p.version() == version)
+    }
+
+    /// The prefix of this product's permissions and audit actions (`kms`, `ram`).
+    pub fn prefix(self) -> &'static str {
+        match self {
+            Product::Kms => "kms",
+            Product::Ram => "ram",
+        }
+    }
+
+    /// This product's action table.
+    pub fn actions(self) -> &'static [Action] {
+        match self {
+            Product::Kms => crate::ops::ACTIONS,
+            Product::Ram => crate::ram::ACTIONS,
+        }
+    }
+
+    /// The descriptor of action `name` of this product.
+    pub fn find(self, name: &str) -> Option<&'static Action> {
+        self.actions().iter().find(|a| a.name == name)
+    }
+}
+
+/// What an operation answers: the body, and the key and version it acted on when the resolved
+/// values did not already say (a key it created, a version it made).
+#[derive(Debug, Default)]
+pub struct Reply {
+    /// The response body.
+    pub body: Body,
+    /// The key acted on, for the audit record.
+    pub key_id: Option<String>,
+    /// The key version acted on, for the audit record.
+    pub key_version_id: Option<String>,
+}
+
+impl From<Body> for Reply {
+    fn from(body: Body) -> Self {
+        Reply {
+            body,
+            ..Reply::default()
+        }
+    }
+}
+
+impl Reply {
+    /// A body that names the key and version acted on.
+    pub fn about(body: Body, key_id: &str, key_version_id: Option<&str>) -> Self {
+        Reply {
+            body,
+            key_id: Some(key_id.to_owned()),
+            key_version_id: key_version_id.map(str::to_owned),
+        }
+    }
+}
+
+/// Who runs a call, and how: what every [`Operation::run`] may read besides its own values.
+pub struct Call<'a> {
+    /// Shared state.
+    pub kms: &'a Kms,
+    /// The authenticated caller.
+    pub caller: &'a Caller,
+    /// `DryRun=true` was given to an action that supports it: check everything, change nothing,
+    /// answer `DryRunOperationError`.
+    pub dry_run: bool,
+}
+
+/// The peer's address and transport, for policy conditions.
+#[derive(Debug, Clone, Copy)]
+pub struct Origin {
+    /// The TCP peer.
+    pub peer: Option<std::net::SocketAddr>,
+}
+
+/// One API action. Implemented by a type holding the action's typed parameters; made into a
+/// table entry with [`Action::of`].
+pub trait Operation: Sized + Send + 'static {
+    /// The product it belongs to.
+    const PRODUCT: Product;
+    /// The wire name (`Encrypt`).
+    const NAME: &'static str;
+    /// Whether the action honours `DryRun`.
+    const DRY_RUN: bool = false;
+    /// The parameters with every reference resolved.
+    type Resolved: Send;
+
+    /// The typed parameters of `req`; a bad value is `MissingParameter` / `InvalidParameter`.
+    fn parse(req: &ApiRequest) -> Result<Self, ApiError>;
+
+    /// Resolves every reference once. A reference to nothing is not an error here (the caller
+    /// may not learn what exists before being authorized): it resolves to "absent", and
+    /// [`Operation::run`] refuses it.
+    fn resolve(
+        self,
+        kms: &Kms,
+        caller: &Caller,
+    ) -> impl Future<Output = Result<Self::Resolved, ApiError>> + Send;
+
+    /// The resources the call acts on, each with its encryption context.
+    fn targets(resolved: &Self::Resolved, kms: &Kms) -> Vec<Target>;
+
+    /// What the audit record says about the key, from the resolved values.
+    fn audit(_resolved: &Self::Resolved, _facts: &mut AuditFacts) {}
+
+    /// Runs the authorized call.
+    fn run(
+        resolved: Self::Resolved,
+        call: &Call<'_>,
+    ) -> impl Future<Output = Result<Reply, ApiError>> + Send;
+}
+
+/// A boxed call future.
+type CallFuture<'a> = Pin<Box<dyn Future<Output = Result<Reply, ApiError>> + Send + 'a>>;
+
+/// The type-erased pipeline of one [`Operation`].
+type Runner =
+    for<'a> fn(&'a Kms, &'a Caller, Origin, &'a ApiRequest, &'a mut AuditFacts) -> CallFuture<'a>;
+
+/// One entry of an action table.
+pub struct Action {
+    /// The product.
+    pub product: Product,
+    /// The wire name.
+    pub name: &'static str,
+    /// Whether `DryRun` is honoured.
+    pub dry_run: bool,
+    runner: Runner,
+}
+
+impl std::fmt::Debug for Action {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}", self.product.prefix(), self.name)
+    }
+}
+
+impl Action {
+    /// The table entry of operation `O`.
+    pub const fn of<O: Operation>() -> Action {
+        Action {
+            product: O::PRODUCT,
+            name: O::NAME,
+            dry_run: O::DRY_RUN,
+            runner: pipeline::<O>,
+        }
+    }
+
+    /// `<product>:<Name>`: the permission it needs and its name in the audit trail.
+    pub fn permission(&self) -> String {
+        format!("{}:{}", self.product.prefix(), self.name)
+    }
+
+    /// Parses, resolves, authorizes and runs the call for `caller`, filling `facts` as the
+    /// facts become known (so a refused call's record still names its key).
+    pub async fn run(
+        &self,
+        kms: &Kms,
+        caller: &Caller,
+        origin: Origin,
+        req: &ApiRequest,
+        facts: &mut AuditFacts,
+    ) -> Result<Reply, ApiError> {
+        (self.runner)(kms, caller, origin, req, facts).await
+    }
+}
+
+fn pipeline<'a, O: Operation>(
+    kms: &'a Kms,
+    caller: &'a Caller,
+    origin: Origin,
+    req: &'a ApiRequest,
+    facts: &'a mut AuditFacts,
+) -> CallFuture<'a> {
+    Box::pin(async move {
+        let dry_run = O::DRY_RUN && req.dry_run()?;
+        let resolved = O::parse(req)?.resolve(kms, caller).await?;
+        O::audit(&resolved, facts);
+        let permission = format!("{}:{}", O::PRODUCT.prefix(), O::NAME);
+        let targets = O::targets(&resolved, kms);
+        authz::authorize(kms, caller, origin.peer, &permission, targets).await?;
+        let call = Call {
+            kms,
+            caller,
+            dry_run,
+        };
+        let reply = O::run(resolved, &call).await?;
+        if reply.key_id.is_some() {
+            facts.key_id.clone_from(&reply.key_id);
+        }
+        if reply.key_version_id.is_some() {
+            facts.key_version_id.clone_from(&reply.key_version_id);
+        }
+        Ok(reply)
+    })
+}
