@@ -1,5 +1,6 @@
 //! [`KmsClient`]: calls any KMS action over HTTP(S) with a pooled agent and returns the JSON
-//! body, or a [`ClientError`] that tells an API error (with its code) from a transport failure.
+//! body, or a [`ClientError`] that tells an API error (with its code) from a transport failure;
+//! [`ClientError::class`] says what it means ([`crate::class`]).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -7,6 +8,7 @@ use std::time::Duration;
 use serde_json::Value;
 use ureq::tls::{Certificate, RootCerts, TlsConfig};
 
+use crate::class::ErrorClass;
 use crate::settings::Settings;
 use crate::signer;
 
@@ -21,8 +23,10 @@ pub const RAM_VERSION: &str = "2015-05-01";
 #[non_exhaustive]
 pub enum ClientError {
     /// The server answered with an API error.
-    #[error("{code}: {message} (HTTP {status}, request {request_id})")]
+    #[error("{action}: {code}: {message} (HTTP {status}, request {request_id})")]
     Api {
+        /// The action called, e.g. `Decrypt`.
+        action: String,
         /// HTTP status.
         status: u16,
         /// Wire code, e.g. `Forbidden.KeyNotFound`.
@@ -56,6 +60,11 @@ impl ClientError {
             ClientError::Api { code, .. } => Some(code),
             _ => None,
         }
+    }
+
+    /// What the failure means for the caller (see [`ErrorClass`]).
+    pub fn class(&self) -> ErrorClass {
+        ErrorClass::of(self)
     }
 }
 
@@ -191,6 +200,7 @@ impl KmsClient {
         let code = field("Code");
         let throttled = (code == "Throttling").then_some(retry_after).flatten();
         let error = ClientError::Api {
+            action: action.to_owned(),
             status,
             code,
             message: field("Message"),

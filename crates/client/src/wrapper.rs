@@ -7,6 +7,9 @@
 //!
 //! Unwrapped data keys are cached (by blob and context) for a bounded time and number of uses, so
 //! decrypting a directory of files that share a data key costs one KMS call, not one per file.
+//!
+//! Failures map to `WrapErrorKind` through [`ErrorClass`] ([`wrap_kind`]), never by reading wire
+//! codes here, and keep the [`ClientError`] as their source.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -20,6 +23,7 @@ use keywarden_envelope::{
 use serde_json::Value;
 use zeroize::Zeroizing;
 
+use crate::class::{ErrorClass, Refusal};
 use crate::client::{ClientError, KmsClient};
 
 /// Limits of the unwrap cache.
@@ -116,7 +120,7 @@ fn params(pairs: &[(&str, String)], context: &EncryptionContext) -> Vec<(String,
 fn field<'v>(v: &'v Value, name: &str) -> Result<&'v str, WrapError> {
     v.get(name)
         .and_then(Value::as_str)
-        .ok_or_else(|| WrapError::new(WrapErrorKind::Other, format!("KMS answer has no {name}")))
+        .ok_or_else(|| bad_answer(format!("KMS answer has no {name}")))
 }
 
 /// Decodes the base64 `Plaintext` of GenerateDataKey / Decrypt into a 32-byte data key.
@@ -135,30 +139,30 @@ fn data_key(plaintext_b64: &str) -> Result<DataKey, WrapError> {
     })
 }
 
-/// Maps a client error to the envelope's typed kinds.
+/// Maps a client error to the envelope's typed kinds, through its [`ErrorClass`]. The client
+/// error stays attached as the source, so the CLI reads its exit code from the same class.
 pub fn wrap_error(e: ClientError) -> WrapError {
-    let kind = match &e {
-        ClientError::Unreachable { .. } => WrapErrorKind::Unreachable,
-        ClientError::Api { code, status, .. } => match code.as_str() {
-            "Forbidden.KeyNotFound"
-            | "Forbidden.AliasNotFound"
-            | "Forbidden.KeyVersionNotFound" => WrapErrorKind::NotFound,
-            c if c.starts_with("Rejected.") => WrapErrorKind::KeyDisabled,
-            c if c.starts_with("Forbidden.")
-                || c.starts_with("InvalidAccessKeyId")
-                || c == "SignatureDoesNotMatch"
-                || c == "IncompleteSignature" =>
-            {
-                WrapErrorKind::Unauthorized
-            }
-            "InvalidParameter" => WrapErrorKind::InvalidCiphertext,
-            _ if *status >= 500 => WrapErrorKind::Unreachable,
-            _ => WrapErrorKind::Other,
-        },
-        ClientError::Config(_) => WrapErrorKind::Unauthorized,
-        _ => WrapErrorKind::Other,
-    };
-    WrapError::new(kind, e.to_string()).with_source(e)
+    WrapError::new(wrap_kind(e.class()), e.to_string()).with_source(e)
+}
+
+/// The envelope's kind for a class of client error.
+pub fn wrap_kind(class: ErrorClass) -> WrapErrorKind {
+    match class {
+        ErrorClass::Credentials | ErrorClass::Config => WrapErrorKind::Unauthorized,
+        ErrorClass::Refused(Refusal::NotAllowed) => WrapErrorKind::Unauthorized,
+        ErrorClass::Refused(Refusal::NotFound) => WrapErrorKind::NotFound,
+        ErrorClass::Refused(Refusal::Unusable) => WrapErrorKind::KeyDisabled,
+        ErrorClass::InvalidCiphertext => WrapErrorKind::InvalidCiphertext,
+        ErrorClass::Unreachable | ErrorClass::Server | ErrorClass::Throttled => {
+            WrapErrorKind::Unreachable
+        }
+        ErrorClass::BadRequest | ErrorClass::Protocol => WrapErrorKind::Other,
+    }
+}
+
+/// An answer without the field the API promises, or with a field that does not decode.
+fn bad_answer(what: String) -> WrapError {
+    wrap_error(ClientError::Protocol(what))
 }
 
 impl KeyWrapper for KmsWrapper<'_> {
@@ -178,7 +182,7 @@ impl KeyWrapper for KmsWrapper<'_> {
         let key = data_key(field(&v, "Plaintext")?)?;
         let blob = STANDARD
             .decode(field(&v, "CiphertextBlob")?)
-            .map_err(|_| WrapError::new(WrapErrorKind::Other, "CiphertextBlob is not base64"))?;
+            .map_err(|_| bad_answer("CiphertextBlob is not base64".into()))?;
         Ok((
             key,
             WrappedKey {
@@ -205,7 +209,7 @@ impl KeyWrapper for KmsWrapper<'_> {
         let v = self.client.call("Encrypt", &p).map_err(wrap_error)?;
         let blob = STANDARD
             .decode(field(&v, "CiphertextBlob")?)
-            .map_err(|_| WrapError::new(WrapErrorKind::Other, "CiphertextBlob is not base64"))?;
+            .map_err(|_| bad_answer("CiphertextBlob is not base64".into()))?;
         Ok(WrappedKey {
             key_id: field(&v, "KeyId")?.to_owned(),
             blob,
@@ -249,4 +253,64 @@ pub fn unwrap_raw(client: &KmsClient, blob_b64: &str) -> Result<Zeroizing<Vec<u8
                 "the unwrapped data key is not base64",
             )
         })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kinds_follow_the_classification() {
+        let cases = [
+            (ErrorClass::Credentials, WrapErrorKind::Unauthorized),
+            (ErrorClass::Config, WrapErrorKind::Unauthorized),
+            (
+                ErrorClass::Refused(Refusal::NotAllowed),
+                WrapErrorKind::Unauthorized,
+            ),
+            (
+                ErrorClass::Refused(Refusal::NotFound),
+                WrapErrorKind::NotFound,
+            ),
+            (
+                ErrorClass::Refused(Refusal::Unusable),
+                WrapErrorKind::KeyDisabled,
+            ),
+            (
+                ErrorClass::InvalidCiphertext,
+                WrapErrorKind::InvalidCiphertext,
+            ),
+            (ErrorClass::Unreachable, WrapErrorKind::Unreachable),
+            (ErrorClass::Server, WrapErrorKind::Unreachable),
+            (ErrorClass::Throttled, WrapErrorKind::Unreachable),
+            (ErrorClass::BadRequest, WrapErrorKind::Other),
+            (ErrorClass::Protocol, WrapErrorKind::Other),
+        ];
+        for (class, kind) in cases {
+            assert_eq!(wrap_kind(class), kind, "{class:?}");
+        }
+    }
+
+    #[test]
+    fn wrap_error_keeps_the_client_error() {
+        let e = ClientError::Api {
+            action: "GenerateDataKey".into(),
+            status: 400,
+            code: "InvalidParameter".into(),
+            message: "bad".into(),
+            request_id: "r".into(),
+        };
+        let w = wrap_error(e);
+        assert_eq!(
+            w.kind(),
+            WrapErrorKind::Other,
+            "a bad parameter is not a bad blob"
+        );
+        let source = std::error::Error::source(&w).and_then(|s| s.downcast_ref::<ClientError>());
+        assert_eq!(source.and_then(ClientError::code), Some("InvalidParameter"));
+        assert_eq!(
+            bad_answer("no Plaintext".into()).kind(),
+            WrapErrorKind::Other
+        );
+    }
 }
