@@ -1,7 +1,7 @@
 //! The action table's building block: one [`Action`] descriptor per API action, made from a type
 //! that implements [`Operation`]. Routing, authorization, DryRun, the audit record and
-//! `keywarden kms --help` all read the descriptors (`ops::ACTIONS`, `ram::ACTIONS`); no other
-//! place lists action names.
+//! `keywarden kms --help` all read the descriptors (`ops::ACTIONS`, `ram::ACTIONS`, found
+//! through `crate::table`); no other place lists action names.
 //!
 //! Every call runs the same pipeline ([`Action::run`]), on facts established once:
 //!
@@ -15,15 +15,15 @@
 //! What the audit record says about the key comes from the resolved values
 //! ([`Operation::audit`]) and from the [`Reply`]; nothing reads the answer's JSON again.
 
+use std::collections::BTreeMap;
 use std::future::Future;
 use std::pin::Pin;
 
 use serde_json::{Map, Value};
 
-use crate::auth::Caller;
-use crate::authz::{self, Target};
+use crate::authz::{self, Conditions, Target};
+use crate::caller::Caller;
 use crate::error::ApiError;
-use crate::exchange::AuditFacts;
 use crate::kms::Kms;
 use crate::request::ApiRequest;
 
@@ -63,18 +63,30 @@ impl Product {
             Product::Ram => "ram",
         }
     }
+}
 
-    /// This product's action table.
-    pub fn actions(self) -> &'static [Action] {
-        match self {
-            Product::Kms => crate::ops::ACTIONS,
-            Product::Ram => crate::ram::ACTIONS,
+/// What the audit record says about the key and context of a call, as the action's pipeline
+/// established them: the resolved key (else the reference as given), the version acted on, the
+/// encryption context.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AuditFacts {
+    /// The key acted on (resolved id), else the `KeyId` as given.
+    pub key_id: Option<String>,
+    /// The key version acted on.
+    pub key_version_id: Option<String>,
+    /// The encryption context of the call.
+    pub encryption_context: Option<BTreeMap<String, String>>,
+}
+
+impl AuditFacts {
+    /// The facts of a request that did not authenticate: the `KeyId` and `KeyVersionId`
+    /// parameters as given (the audit record cuts them short), never its context.
+    pub fn unverified(req: &ApiRequest) -> Self {
+        AuditFacts {
+            key_id: req.optional("KeyId").map(str::to_owned),
+            key_version_id: req.optional("KeyVersionId").map(str::to_owned),
+            encryption_context: None,
         }
-    }
-
-    /// The descriptor of action `name` of this product.
-    pub fn find(self, name: &str) -> Option<&'static Action> {
-        self.actions().iter().find(|a| a.name == name)
     }
 }
 
@@ -232,7 +244,13 @@ fn pipeline<'a, O: Operation>(
         O::audit(&resolved, facts);
         let permission = format!("{}:{}", O::PRODUCT.prefix(), O::NAME);
         let targets = O::targets(&resolved, kms);
-        authz::authorize(kms, caller, origin.peer, &permission, targets).await?;
+        let policies = kms.policies_of(&caller.user_name).await?;
+        let conditions = Conditions {
+            peer: origin.peer,
+            secure_transport: kms.authz.secure_transport(),
+            now: kms.now(),
+        };
+        authz::authorize(&policies, caller, conditions, &permission, targets)?;
         let call = Call {
             kms,
             caller,

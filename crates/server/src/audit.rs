@@ -308,16 +308,16 @@ async fn append(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::action::AuditFacts;
     use crate::action::Reply;
     use crate::auth::Caller;
     use crate::error::ApiError;
-    use crate::exchange::AuditFacts;
     use keywarden_store::sqlite::SqliteStore;
     use serde_json::json;
 
     fn exchange(facts: AuditFacts, caller: bool, result: Result<Reply, ApiError>) -> Exchange {
         let mut ex = Exchange::new("RID".into(), "10.1.2.3:4567".parse().unwrap());
-        ex.action = Product::Kms.find("Encrypt");
+        ex.action = crate::table::find(Product::Kms, "Encrypt");
         ex.caller = caller.then(|| Caller {
             access_key_id: "KWREAL".into(),
             user_name: "alice".into(),

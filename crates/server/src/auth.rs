@@ -19,14 +19,7 @@ use crate::request::ApiRequest;
 /// How far a request's timestamp may be from the server clock, in seconds (15 minutes).
 pub const TIMESTAMP_WINDOW_SECS: i64 = 15 * 60;
 
-/// Who made an authenticated request.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Caller {
-    /// The access key that signed it.
-    pub access_key_id: String,
-    /// The user owning that key.
-    pub user_name: String,
-}
+pub use crate::caller::Caller;
 
 /// Longest `SignatureNonce` / `x-acs-signature-nonce` accepted, in bytes (the SDKs send 32 to
 /// 36 characters).

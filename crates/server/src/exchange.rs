@@ -2,38 +2,11 @@
 //! and the audit record are made of. The HTTP layer fills it as the call goes (request id,
 //! claimed and verified caller, verified action, resolved key); `audit` turns it into a record.
 
-use std::collections::BTreeMap;
 use std::net::SocketAddr;
 
-use crate::action::{Action, Product, Reply};
+use crate::action::{Action, AuditFacts, Product, Reply};
 use crate::auth::Caller;
 use crate::error::ApiError;
-use crate::request::ApiRequest;
-
-/// What the audit record says about the key and context of a call, as the action's pipeline
-/// established them: the resolved key (else the reference as given), the version acted on, the
-/// encryption context.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct AuditFacts {
-    /// The key acted on (resolved id), else the `KeyId` as given.
-    pub key_id: Option<String>,
-    /// The key version acted on.
-    pub key_version_id: Option<String>,
-    /// The encryption context of the call.
-    pub encryption_context: Option<BTreeMap<String, String>>,
-}
-
-impl AuditFacts {
-    /// The facts of a request that did not authenticate: the `KeyId` and `KeyVersionId`
-    /// parameters as given (the audit record cuts them short), never its context.
-    pub fn unverified(req: &ApiRequest) -> Self {
-        AuditFacts {
-            key_id: req.optional("KeyId").map(str::to_owned),
-            key_version_id: req.optional("KeyVersionId").map(str::to_owned),
-            encryption_context: None,
-        }
-    }
-}
 
 /// One API call, from its arrival to its answer.
 pub struct Exchange {

@@ -14,10 +14,11 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get};
 use serde_json::{Value, json};
 
+use crate::action::AuditFacts;
 use crate::action::{Origin, Product, Reply};
 use crate::auth;
 use crate::error::ApiError;
-use crate::exchange::{AuditFacts, Exchange};
+use crate::exchange::Exchange;
 use crate::guards::{AppState, Guards};
 use crate::kms::Kms;
 use crate::request::ApiRequest;
@@ -189,9 +190,7 @@ async fn handle(
     let caller = ex.caller.insert(caller);
     guards.admit(caller)?;
     let product = ex.claimed_product.ok_or(ApiError::InvalidVersion)?;
-    let action = product
-        .find(&claim.action)
-        .ok_or(ApiError::ActionNotFound)?;
+    let action = crate::table::find(product, &claim.action).ok_or(ApiError::ActionNotFound)?;
     ex.action = Some(action);
     let origin = Origin {
         peer: Some(ex.peer),

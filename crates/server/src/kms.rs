@@ -183,6 +183,14 @@ impl Kms {
         Ok(alias.key_id)
     }
 
+    /// The policies in force for `user_name` (cached; see `authz`).
+    pub async fn policies_of(
+        &self,
+        user_name: &str,
+    ) -> Result<Arc<Vec<keywarden_core::policy::Policy>>, ApiError> {
+        self.authz.policies_of(self.store.as_ref(), user_name).await
+    }
+
     /// The key id alias `name` names now, if the alias exists.
     pub async fn alias_current(&self, name: &str) -> Result<Option<String>, ApiError> {
         match self.alias_target(name).await {

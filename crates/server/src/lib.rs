@@ -18,6 +18,7 @@ pub mod auth;
 pub mod authz;
 pub mod bootstrap;
 pub mod cache;
+pub mod caller;
 pub mod error;
 pub mod exchange;
 pub mod files;
@@ -32,6 +33,7 @@ pub mod ram;
 pub mod request;
 pub mod resolve;
 pub mod scheduler;
+pub mod table;
 pub mod tls;
 pub mod tls_config;
 

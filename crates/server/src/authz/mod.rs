@@ -25,14 +25,13 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
 use keywarden_core::policy::{Policy, RequestContext, evaluate, system_policy};
-use keywarden_store::{POLICY_CUSTOM, POLICY_SYSTEM, PRINCIPAL_USER};
+use keywarden_store::{KeyStore, POLICY_CUSTOM, POLICY_SYSTEM, PRINCIPAL_USER};
 
 pub use ram_resources::ram_targets;
 
-use crate::auth::Caller;
 use crate::cache::TtlCache;
+use crate::caller::Caller;
 use crate::error::ApiError;
-use crate::kms::Kms;
 
 /// One set of resources that must all be allowed, with the encryption context that goes with
 /// them (`None` when the action has none). Most calls have one target; ReEncrypt has two (the
@@ -93,14 +92,14 @@ impl Authz {
     /// The policies in force for `user_name`.
     pub async fn policies_of(
         &self,
-        kms: &Kms,
+        store: &dyn KeyStore,
         user_name: &str,
     ) -> Result<Arc<Vec<Policy>>, ApiError> {
         if let Some(p) = self.policies.get(&user_name.to_owned()) {
             return Ok(p);
         }
         let generation = self.generation.load(Ordering::SeqCst);
-        let loaded = Arc::new(load_policies(kms, user_name).await?);
+        let loaded = Arc::new(load_policies(store, user_name).await?);
         // An invalidation while loading may have made what was read stale: use it for this
         // call only (it was read after the call began), do not cache it.
         if self.generation.load(Ordering::SeqCst) == generation {
@@ -114,11 +113,8 @@ impl Authz {
 /// Reads the policies attached to a user: system policies by name, custom ones at their
 /// default version. A custom document that no longer parses (it was valid when stored) is
 /// skipped, which can only take permissions away.
-async fn load_policies(kms: &Kms, user_name: &str) -> Result<Vec<Policy>, ApiError> {
-    let attachments = kms
-        .store
-        .list_attachments(PRINCIPAL_USER, user_name)
-        .await?;
+async fn load_policies(store: &dyn KeyStore, user_name: &str) -> Result<Vec<Policy>, ApiError> {
+    let attachments = store.list_attachments(PRINCIPAL_USER, user_name).await?;
     let mut policies = Vec::with_capacity(attachments.len());
     for a in attachments {
         match a.policy_type.as_str() {
@@ -128,11 +124,10 @@ async fn load_policies(kms: &Kms, user_name: &str) -> Result<Vec<Policy>, ApiErr
                 }
             }
             POLICY_CUSTOM => {
-                let Some(policy) = kms.store.get_policy(&a.policy_name).await? else {
+                let Some(policy) = store.get_policy(&a.policy_name).await? else {
                     continue;
                 };
-                let Some(version) = kms
-                    .store
+                let Some(version) = store
                     .get_policy_version(&a.policy_name, &policy.default_version)
                     .await?
                 else {
@@ -154,19 +149,35 @@ async fn load_policies(kms: &Kms, user_name: &str) -> Result<Vec<Policy>, ApiErr
     Ok(policies)
 }
 
-/// Decides whether `caller` may run `action` (`kms:Encrypt`, `ram:CreateUser`) on `targets`;
-/// `Forbidden.NoPermission` unless every target is allowed.
-pub async fn authorize(
-    kms: &Kms,
+/// Where a call comes from and when: the condition values besides the encryption context.
+#[derive(Debug, Clone, Copy)]
+pub struct Conditions {
+    /// The TCP peer (`acs:SourceIp`).
+    pub peer: Option<std::net::SocketAddr>,
+    /// Whether the server serves TLS (`acs:SecureTransport`).
+    pub secure_transport: bool,
+    /// Unix seconds (`acs:CurrentTime`).
+    pub now: i64,
+}
+
+impl Authz {
+    /// Whether requests arrive over TLS.
+    pub fn secure_transport(&self) -> bool {
+        self.secure_transport.load(Ordering::SeqCst)
+    }
+}
+
+/// Decides whether `caller`, with `policies`, may run `action` (`kms:Encrypt`,
+/// `ram:CreateUser`) on `targets`; `Forbidden.NoPermission` unless every target is allowed.
+pub fn authorize(
+    policies: &[Policy],
     caller: &Caller,
-    peer: Option<std::net::SocketAddr>,
+    conditions: Conditions,
     action: &str,
     targets: Vec<Target>,
 ) -> Result<(), ApiError> {
-    let policies = kms.authz.policies_of(kms, &caller.user_name).await?;
     let refs: Vec<&Policy> = policies.iter().collect();
-    let secure = kms.authz.secure_transport.load(Ordering::SeqCst);
-    let now = kms.now();
+    let (secure, now) = (conditions.secure_transport, conditions.now);
     if targets.is_empty() {
         return Err(ApiError::NoPermission);
     }
@@ -174,7 +185,7 @@ pub async fn authorize(
         let mut ctx = RequestContext::new(action, target.resources)
             .with_secure_transport(secure)
             .with_current_time(now);
-        if let Some(peer) = peer {
+        if let Some(peer) = conditions.peer {
             ctx = ctx.with_source_ip(peer.ip());
         }
         if let Some(context) = target.context {

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use keywarden_core::lifecycle::Transition;
 use keywarden_store::KeyRecord;
 
-use super::{no_params, on_key_action};
+use super::shared::{no_params, on_key_action};
 use crate::action::{Call, Reply};
 use crate::error::ApiError;
 use crate::lifecycle::change_state;

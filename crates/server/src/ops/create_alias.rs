@@ -5,12 +5,12 @@ use keywarden_core::lifecycle::Requirement;
 use keywarden_core::model::validate_alias;
 use keywarden_store::AliasRecord;
 
-use super::KMS;
+use super::shared::KMS;
+use crate::action::AuditFacts;
 use crate::action::{Call, Operation, Product, Reply};
 use crate::auth::Caller;
 use crate::authz::Target;
 use crate::error::ApiError;
-use crate::exchange::AuditFacts;
 use crate::kms::{Kms, require};
 use crate::request::ApiRequest;
 use crate::resolve::KeyTarget;

@@ -3,7 +3,8 @@
 use keywarden_core::model::{KeySpec, KeyState, KeyUsage, Origin, ProtectionLevel};
 use keywarden_store::{KeyRecord, StoreError, TagRecord, VersionRecord};
 
-use super::{KMS, body, collection, metadata::key_metadata, tagging, update_rotation_policy};
+use super::shared::{KMS, body, collection};
+use super::{metadata::key_metadata, tagging, update_rotation_policy};
 use crate::action::{Call, Operation, Product, Reply};
 use crate::auth::Caller;
 use crate::authz::Target;

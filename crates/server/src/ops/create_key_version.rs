@@ -12,7 +12,7 @@ use std::sync::Arc;
 use keywarden_store::KeyRecord;
 
 use super::describe_key_version::render;
-use super::{body, no_params, on_key_action};
+use super::shared::{body, no_params, on_key_action};
 use crate::action::{Call, Reply};
 use crate::error::ApiError;
 use crate::lifecycle::{self, Trigger};

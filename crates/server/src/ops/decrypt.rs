@@ -5,12 +5,12 @@
 use keywarden_core::context::EncryptionContext;
 use serde_json::json;
 
-use super::{KMS, audit_context, body, open_blob, refuse_recipient};
+use super::shared::{KMS, audit_context, body, open_blob, refuse_recipient};
+use crate::action::AuditFacts;
 use crate::action::{Call, Operation, Product, Reply};
 use crate::auth::Caller;
 use crate::authz::Target;
 use crate::error::ApiError;
-use crate::exchange::AuditFacts;
 use crate::kms::Kms;
 use crate::request::ApiRequest;
 use crate::resolve::BlobTarget;

@@ -1,12 +1,12 @@
 //! DeleteAlias: needs the alias's ARN and its current key's. The alias is deleted only if it
 //! still names the key that was authorized (else 409 `Rejected.StateModifiedFailed`).
 
-use super::KMS;
+use super::shared::KMS;
+use crate::action::AuditFacts;
 use crate::action::{Call, Operation, Product, Reply};
 use crate::auth::Caller;
 use crate::authz::Target;
 use crate::error::ApiError;
-use crate::exchange::AuditFacts;
 use crate::kms::Kms;
 use crate::request::ApiRequest;
 

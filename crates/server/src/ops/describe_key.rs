@@ -4,7 +4,8 @@ use std::sync::Arc;
 
 use keywarden_store::KeyRecord;
 
-use super::{body, metadata::key_metadata, no_params, on_key_action};
+use super::metadata::key_metadata;
+use super::shared::{body, no_params, on_key_action};
 use crate::action::{Call, Reply};
 use crate::error::ApiError;
 

@@ -6,7 +6,7 @@ use keywarden_core::dates::format_unix;
 use keywarden_store::{KeyRecord, VersionRecord};
 use serde_json::{Value, json};
 
-use super::{body, on_key_action};
+use super::shared::{body, on_key_action};
 use crate::action::{Call, Reply};
 use crate::error::ApiError;
 use crate::request::ApiRequest;

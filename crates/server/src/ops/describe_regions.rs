@@ -2,7 +2,7 @@
 
 use serde_json::json;
 
-use super::{KMS, body, collection};
+use super::shared::{KMS, body, collection};
 use crate::action::{Call, Operation, Product, Reply};
 use crate::auth::Caller;
 use crate::authz::Target;

@@ -5,11 +5,11 @@ use keywarden_core::context::EncryptionContext;
 use keywarden_core::secret::SecretString;
 use serde_json::json;
 
-use super::{KMS, audit_context, audit_key, body, key_target_with, primary_cipher, seal};
+use super::shared::{KMS, audit_context, audit_key, body, key_target_with, primary_cipher, seal};
+use crate::action::AuditFacts;
 use crate::action::{Call, Operation, Product, Reply};
 use crate::authz::Target;
 use crate::error::ApiError;
-use crate::exchange::AuditFacts;
 use crate::kms::Kms;
 use crate::request::ApiRequest;
 use crate::resolve::KeyTarget;

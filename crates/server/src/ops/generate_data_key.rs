@@ -8,15 +8,15 @@ use keywarden_core::secret::SecretBytes;
 use serde_json::json;
 use zeroize::Zeroizing;
 
-use super::{
+use super::shared::{
     KMS, audit_context, audit_key, b64, body, key_target_with, primary_cipher, refuse_recipient,
     seal,
 };
+use crate::action::AuditFacts;
 use crate::action::{Call, Operation, Product, Reply};
 use crate::auth::Caller;
 use crate::authz::Target;
 use crate::error::ApiError;
-use crate::exchange::AuditFacts;
 use crate::kms::Kms;
 use crate::request::ApiRequest;
 use crate::resolve::KeyTarget;

@@ -1,13 +1,13 @@
 //! GenerateDataKeyWithoutPlaintext: GenerateDataKey that answers only the sealed data key
 //! (for a party that will decrypt it later).
 
-use super::KMS;
 use super::generate_data_key::{DataKeyParams, DataKeyResolved, generate};
+use super::shared::KMS;
+use crate::action::AuditFacts;
 use crate::action::{Call, Operation, Product, Reply};
 use crate::auth::Caller;
 use crate::authz::Target;
 use crate::error::ApiError;
-use crate::exchange::AuditFacts;
 use crate::kms::Kms;
 use crate::request::ApiRequest;
 

@@ -3,7 +3,7 @@
 use keywarden_store::{AliasRecord, Paged};
 use serde_json::{Value, json};
 
-use super::{Body, KMS, body, collection};
+use super::shared::{Body, KMS, body, collection};
 use crate::action::{Call, Operation, Product, Reply};
 use crate::auth::Caller;
 use crate::authz::Target;

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use keywarden_store::KeyRecord;
 
 use super::list_aliases::render;
-use super::on_key_action;
+use super::shared::on_key_action;
 use crate::action::{Call, Reply};
 use crate::error::ApiError;
 use crate::request::{ApiRequest, PageParams};

@@ -6,7 +6,7 @@ use keywarden_store::KeyRecord;
 use serde_json::{Value, json};
 
 use super::describe_key_version::render;
-use super::{body, on_key_action};
+use super::shared::{body, on_key_action};
 use crate::action::{Call, Reply};
 use crate::error::ApiError;
 use crate::request::{ApiRequest, PageParams};

@@ -13,7 +13,7 @@ use keywarden_store::{KeyFilter, Paged};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::{KMS, body, collection};
+use super::shared::{KMS, body, collection};
 use crate::action::{Call, Operation, Product, Reply};
 use crate::auth::Caller;
 use crate::authz::Target;

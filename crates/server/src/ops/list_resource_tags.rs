@@ -6,7 +6,7 @@ use std::sync::Arc;
 use keywarden_store::KeyRecord;
 use serde_json::{Value, json};
 
-use super::{body, no_params, on_key_action};
+use super::shared::{body, no_params, on_key_action};
 use crate::action::{Call, Reply};
 use crate::error::ApiError;
 

@@ -8,8 +8,8 @@
 use keywarden_store::{KeyTag, TagCursor, TagMatch, TagQuery};
 use serde_json::{Value, json};
 
+use super::shared::{KMS, b64, body, collection};
 use super::tagging::{self, batch_targets, resolve_all};
-use super::{KMS, b64, body, collection};
 use crate::action::{Call, Operation, Product, Reply};
 use crate::auth::Caller;
 use crate::authz::Target;

@@ -12,12 +12,12 @@
 use keywarden_core::context::EncryptionContext;
 use serde_json::json;
 
-use super::{KMS, Opened, audit_context, body, open_blob, primary_cipher, seal};
+use super::shared::{KMS, Opened, audit_context, body, open_blob, primary_cipher, seal};
+use crate::action::AuditFacts;
 use crate::action::{Call, Operation, Product, Reply};
 use crate::auth::Caller;
 use crate::authz::Target;
 use crate::error::ApiError;
-use crate::exchange::AuditFacts;
 use crate::kms::Kms;
 use crate::request::ApiRequest;
 use crate::resolve::{BlobTarget, KeyTarget};

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use keywarden_core::lifecycle::{PENDING_WINDOW_DAYS, Transition, delete_date};
 use keywarden_store::KeyRecord;
 
-use super::on_key_action;
+use super::shared::on_key_action;
 use crate::action::{Call, Reply};
 use crate::error::ApiError;
 use crate::lifecycle::change_state;

@@ -5,12 +5,12 @@
 use keywarden_core::lifecycle::Requirement;
 use keywarden_store::KeyRecord;
 
-use super::{KMS, OnKey, on_key_audit, on_key_targets};
+use super::shared::{KMS, OnKey, on_key_audit, on_key_targets};
+use crate::action::AuditFacts;
 use crate::action::{Call, Operation, Product, Reply};
 use crate::auth::Caller;
 use crate::authz::Target;
 use crate::error::ApiError;
-use crate::exchange::AuditFacts;
 use crate::kms::{Kms, require};
 use crate::lifecycle::modify_key;
 use crate::request::ApiRequest;

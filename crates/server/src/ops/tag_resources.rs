@@ -5,7 +5,7 @@
 
 use keywarden_store::TagRecord;
 
-use super::KMS;
+use super::shared::KMS;
 use super::tagging::{self, batch_targets, mutable_keys, not_found, resolve_all};
 use crate::action::{Call, Operation, Product, Reply};
 use crate::auth::Caller;

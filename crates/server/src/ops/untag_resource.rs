@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use keywarden_store::KeyRecord;
 
-use super::on_key_action;
+use super::shared::on_key_action;
 use super::tagging::{self, not_found, only_key_resource, require_mutable};
 use crate::action::{Call, Reply};
 use crate::error::ApiError;

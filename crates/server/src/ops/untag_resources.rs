@@ -1,7 +1,7 @@
 //! UntagResources: removes the `TagKey.N` tags (or, with `All=true` and no tag key, every tag)
 //! from every `ResourceId.N` key, all checked before any write (see TagResources).
 
-use super::KMS;
+use super::shared::KMS;
 use super::tagging::{self, batch_targets, mutable_keys, not_found, resolve_all};
 use crate::action::{Call, Operation, Product, Reply};
 use crate::auth::Caller;

@@ -5,13 +5,13 @@
 
 use keywarden_core::lifecycle::Requirement;
 
-use super::KMS;
 use super::create_alias::alias_name;
+use super::shared::KMS;
+use crate::action::AuditFacts;
 use crate::action::{Call, Operation, Product, Reply};
 use crate::auth::Caller;
 use crate::authz::Target;
 use crate::error::ApiError;
-use crate::exchange::AuditFacts;
 use crate::kms::{Kms, require};
 use crate::request::ApiRequest;
 use crate::resolve::KeyTarget;

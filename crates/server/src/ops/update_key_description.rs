@@ -8,7 +8,7 @@ use keywarden_core::lifecycle::Requirement;
 use keywarden_store::KeyRecord;
 
 use super::create_key::MAX_DESCRIPTION_CHARS;
-use super::on_key_action;
+use super::shared::on_key_action;
 use crate::action::{Call, Reply};
 use crate::error::ApiError;
 use crate::kms::require;

@@ -9,7 +9,7 @@ use keywarden_store::KeyRecord;
 
 use std::sync::Arc;
 
-use super::on_key_action;
+use super::shared::on_key_action;
 use crate::action::{Call, Reply};
 use crate::error::ApiError;
 use crate::kms::require;

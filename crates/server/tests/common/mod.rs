@@ -11,9 +11,9 @@ use std::time::Duration;
 use keywarden_core::model::Realm;
 use keywarden_core::secret::SecretBytes;
 use keywarden_core::wrap::RootKey;
+use keywarden_server::action::AuditFacts;
 use keywarden_server::action::{Origin, Product};
 use keywarden_server::auth::Caller;
-use keywarden_server::exchange::AuditFacts;
 use keywarden_server::kms::{Kms, KmsOptions, ManualClock};
 use keywarden_server::request::ApiRequest;
 use keywarden_store::sqlite::SqliteStore;
@@ -159,7 +159,7 @@ pub async fn run_as(
     action: &str,
     req: &ApiRequest,
 ) -> Result<Value, String> {
-    let Some(descriptor) = product.find(action) else {
+    let Some(descriptor) = keywarden_server::table::find(product, action) else {
         return Err("InvalidAction.NotFound".into());
     };
     let mut facts = AuditFacts::default();
