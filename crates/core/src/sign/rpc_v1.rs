@@ -10,18 +10,64 @@
 use aws_lc_rs::hmac;
 use base64::Engine;
 
-use super::percent::enc;
 
-/// The string-to-sign for `method` and the decoded parameters (without `Signature`).
+/// The string-to-sign for `method` and the decoded parameters (without `Signature`). Built in
+/// one buffer: each pair is percent-encoded twice on the fly (`enc(enc(x))`: an unreserved
+/// byte stays, any other byte `b` becomes `%25XX`), sorted by the encoded name.
 pub fn string_to_sign(method: &str, params: &[(String, String)]) -> String {
-    let mut pairs: Vec<(String, String)> = params
-        .iter()
-        .filter(|(k, _)| k != "Signature")
-        .map(|(k, v)| (enc(k), enc(v)))
-        .collect();
-    pairs.sort();
-    let canonical: Vec<String> = pairs.into_iter().map(|(k, v)| format!("{k}={v}")).collect();
-    format!("{method}&{}&{}", enc("/"), enc(&canonical.join("&")))
+    let mut pairs: Vec<&(String, String)> =
+        params.iter().filter(|(k, _)| k != "Signature").collect();
+    pairs.sort_by(|a, b| {
+        encoded(&a.0)
+            .cmp(encoded(&b.0))
+            .then_with(|| encoded(&a.1).cmp(encoded(&b.1)))
+    });
+    let len: usize = pairs.iter().map(|(k, v)| k.len() + v.len()).sum();
+    let mut out = String::with_capacity(method.len() + 8 + len * 2 + pairs.len() * 6);
+    out.push_str(method);
+    out.push_str("&%2F&");
+    for (i, (k, v)) in pairs.into_iter().enumerate() {
+        if i > 0 {
+            out.push_str("%26");
+        }
+        push_twice_encoded(&mut out, k);
+        out.push_str("%3D");
+        push_twice_encoded(&mut out, v);
+    }
+    out
+}
+
+/// Whether `b` is left as is by `enc`.
+fn unreserved(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~')
+}
+
+const HEX: &[u8; 16] = b"0123456789ABCDEF";
+
+/// The bytes of `enc(s)`, without allocating.
+fn encoded(s: &str) -> impl Iterator<Item = u8> + '_ {
+    s.bytes().flat_map(|b| {
+        let hex = |n: u8| HEX.get(usize::from(n)).copied().unwrap_or(b'0');
+        let (len, bytes) = if unreserved(b) {
+            (1, [b, 0, 0])
+        } else {
+            (3, [b'%', hex(b >> 4), hex(b & 0xF)])
+        };
+        bytes.into_iter().take(len)
+    })
+}
+
+/// Appends `enc(enc(s))`.
+fn push_twice_encoded(out: &mut String, s: &str) {
+    for b in s.bytes() {
+        if unreserved(b) {
+            out.push(char::from(b));
+        } else {
+            out.push_str("%25");
+            out.push(char::from(HEX.get(usize::from(b >> 4)).copied().unwrap_or(b'0')));
+            out.push(char::from(HEX.get(usize::from(b & 0xF)).copied().unwrap_or(b'0')));
+        }
+    }
 }
 
 /// The base64 signature of `string_to_sign` under `secret`.
@@ -43,6 +89,22 @@ mod tests {
             .iter()
             .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
             .collect()
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn one_buffer_form_equals_the_definition(
+            params in proptest::collection::btree_map("[A-Za-z0-9.*~ %+/-]{1,12}", "\\PC{0,16}", 0..8)
+        ) {
+            use super::super::percent::enc;
+            let params: Vec<(String, String)> = params.into_iter().collect();
+            let mut pairs: Vec<(String, String)> =
+                params.iter().map(|(k, v)| (enc(k), enc(v))).collect();
+            pairs.sort();
+            let canonical: Vec<String> = pairs.into_iter().map(|(k, v)| format!("{k}={v}")).collect();
+            let definition = format!("POST&{}&{}", enc("/"), enc(&canonical.join("&")));
+            proptest::prop_assert_eq!(string_to_sign("POST", &params), definition);
+        }
     }
 
     #[test]
