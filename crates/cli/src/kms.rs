@@ -5,8 +5,43 @@ use keywarden_client::KmsClient;
 use keywarden_client::client::RAM_VERSION;
 use keywarden_client::settings::{Overrides, Settings};
 
-use crate::cli::{ClientArgs, KmsArgs};
+use keywarden_server::action::Product;
+use keywarden_server::table;
+
+use crate::cli::{Cli, ClientArgs, KmsArgs};
 use crate::exit::{USAGE, fail};
+
+/// Parses the command line; `kms --help` and `ram --help` list the actions the server's action
+/// table serves (`keywarden_server::table`), so the list cannot drift from the server.
+pub fn parse_args() -> Cli {
+    use clap::{CommandFactory, FromArgMatches};
+    let command = Cli::command()
+        .mut_subcommand("kms", |c| c.after_help(action_list(Product::Kms)))
+        .mut_subcommand("ram", |c| c.after_help(action_list(Product::Ram)));
+    let matches = command.get_matches();
+    Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit())
+}
+
+/// `Actions (<version>): A, B, ...`, wrapped, with `[DryRun]` marks.
+fn action_list(product: Product) -> String {
+    let mut out = format!(
+        "Actions ({} {}; * = supports DryRun):\n",
+        product.prefix(),
+        product.version()
+    );
+    let mut line = String::from(" ");
+    for action in table::actions(product) {
+        let item = format!(" {}{}", action.name, if action.dry_run { "*" } else { "" });
+        if line.len() + item.len() > 78 {
+            out.push_str(&line);
+            out.push('\n');
+            line = String::from(" ");
+        }
+        line.push_str(&item);
+    }
+    out.push_str(&line);
+    out
+}
 
 /// Builds a client from flags, environment and profile.
 pub fn client(args: &ClientArgs) -> anyhow::Result<KmsClient> {

@@ -9,10 +9,8 @@ mod files;
 mod kms;
 mod serve;
 
-use clap::Parser;
-
 fn main() -> std::process::ExitCode {
-    let args = cli::Cli::parse();
+    let args = kms::parse_args();
     let result = match args.command {
         cli::Command::Serve(a) => serve::run(a),
         cli::Command::Kms(a) => kms::run(&args.client, a),
