@@ -10,7 +10,6 @@
 use aws_lc_rs::hmac;
 use base64::Engine;
 
-
 /// The string-to-sign for `method` and the decoded parameters (without `Signature`). Built in
 /// one buffer: each pair is percent-encoded twice on the fly (`enc(enc(x))`: an unreserved
 /// byte stays, any other byte `b` becomes `%25XX`), sorted by the encoded name.
@@ -64,8 +63,12 @@ fn push_twice_encoded(out: &mut String, s: &str) {
             out.push(char::from(b));
         } else {
             out.push_str("%25");
-            out.push(char::from(HEX.get(usize::from(b >> 4)).copied().unwrap_or(b'0')));
-            out.push(char::from(HEX.get(usize::from(b & 0xF)).copied().unwrap_or(b'0')));
+            out.push(char::from(
+                HEX.get(usize::from(b >> 4)).copied().unwrap_or(b'0'),
+            ));
+            out.push(char::from(
+                HEX.get(usize::from(b & 0xF)).copied().unwrap_or(b'0'),
+            ));
         }
     }
 }
