@@ -20,6 +20,7 @@ pub mod cache;
 pub mod error;
 pub mod files;
 pub mod guards;
+pub mod hello;
 pub mod http;
 pub mod kms;
 pub mod lifecycle;
