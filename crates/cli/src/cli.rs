@@ -57,7 +57,8 @@ pub enum Command {
     Rewrap(RewrapArgs),
     /// Print a file's header as JSON (format, key ids, encryption context, segment size, ...).
     Inspect(InspectArgs),
-    /// Benchmarks behind docs/PERFORMANCE.md.
+    /// Benchmarks behind docs/PERFORMANCE.md: file range reads, a KMS load generator and its
+    /// baseline responder.
     Bench(BenchArgs),
     /// Print the audit trail (one JSON object per line) and verify its hash chain.
     Audit(AuditArgs),
@@ -117,6 +118,131 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 1 << 20)]
         size: u64,
     },
+    /// Load generator: one KMS action over N keep-alive HTTP/1.1 connections for a fixed time.
+    ///
+    /// Talks to the configured endpoint with the usual client settings (--endpoint, credentials,
+    /// --ca-file; TLS for https://). Every request is signed afresh (new random nonce, current
+    /// timestamp); each connection has one request in flight at a time. Prints requests, req/s,
+    /// p50/p99/max latency in ms, and the non-200 answers and failures grouped by HTTP status and
+    /// API error code (count, and the first body of each in full); --json prints the same as one
+    /// object. Exits non-zero (the exit code of the most frequent error) if any request failed or
+    /// got a non-200.
+    ///
+    /// Set-up (before the clock starts): CreateKey unless --key-id is given; for Decrypt, one
+    /// GenerateDataKey whose blob is then decrypted over and over. --no-setup makes no set-up
+    /// call (for `bench hello`, which answers anything with any credentials).
+    ///
+    /// It shares the machine with the server it measures, so it runs on --threads worker threads
+    /// (default 1) and leaves the other cores to the server.
+    #[command(verbatim_doc_comment)]
+    Kms(BenchKmsArgs),
+    /// Baseline responder: the server's HTTP/TLS stack answering a fixed body, for `bench kms`.
+    ///
+    /// Uses the server's own listener, hyper settings and rustls configuration, and answers any
+    /// request on `/` with a fixed GenerateDataKey-sized JSON body (and `x-acs-request-id`)
+    /// without parsing or verifying anything. Runs until SIGTERM or Ctrl-C.
+    ///
+    /// With --tls it creates a CA and a certificate for localhost/127.0.0.1/::1 under
+    /// <cert-dir>/tls/ (the layout of a data dir, so a `serve` data dir's CA can be reused) and
+    /// prints the CA's path; then:
+    ///   keywarden --endpoint https://127.0.0.1:PORT --ca-file <cert-dir>/tls/ca.pem \
+    ///     --access-key-id x --access-key-secret y bench kms --no-setup --duration 5
+    #[command(verbatim_doc_comment)]
+    Hello(BenchHelloArgs),
+}
+
+/// The actions `bench kms` can drive.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BenchAction {
+    /// GenerateDataKey (32 bytes) under the key.
+    #[value(name = "GenerateDataKey")]
+    GenerateDataKey,
+    /// Decrypt of one GenerateDataKey blob made at set-up.
+    #[value(name = "Decrypt")]
+    Decrypt,
+    /// Encrypt of 1 KiB of plaintext.
+    #[value(name = "Encrypt")]
+    Encrypt,
+    /// DescribeKey of the key.
+    #[value(name = "DescribeKey")]
+    DescribeKey,
+}
+
+/// The signature scheme `bench kms` signs with.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BenchSignature {
+    /// RPC v1 HMAC-SHA1, every parameter in the query (what the official SDKs send by default).
+    V1,
+    /// ACS3-HMAC-SHA256 in `Authorization`, with host and every x-acs-* header signed.
+    Acs3,
+}
+
+/// `keywarden bench kms`.
+#[derive(Args, Debug, Clone)]
+pub struct BenchKmsArgs {
+    /// The action to send.
+    #[arg(long, value_enum, default_value_t = BenchAction::GenerateDataKey)]
+    pub action: BenchAction,
+    /// Keep-alive connections, each with one request in flight at a time.
+    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u32).range(1..=65_536))]
+    pub connections: u32,
+    /// Seconds to measure (after the warm-up).
+    #[arg(long, default_value_t = 10.0, value_parser = positive_secs)]
+    pub duration: f64,
+    /// Seconds of load before measuring (requests sent, not counted).
+    #[arg(long, default_value_t = 0.0, value_parser = non_negative_secs)]
+    pub warmup: f64,
+    /// Signature scheme.
+    #[arg(long, value_enum, default_value_t = BenchSignature::V1)]
+    pub signature: BenchSignature,
+    /// Use this key instead of creating one.
+    #[arg(long)]
+    pub key_id: Option<String>,
+    /// Make no set-up call: use --key-id (or a dummy id) and, for Decrypt, a dummy blob. For
+    /// targets that answer without checking (`bench hello`).
+    #[arg(long)]
+    pub no_setup: bool,
+    /// Worker threads of the load generator (the server gets the rest of the machine).
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=256))]
+    pub threads: u32,
+    /// Print the figures as one JSON object instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `keywarden bench hello`.
+#[derive(Args, Debug, Clone)]
+pub struct BenchHelloArgs {
+    /// Address to listen on (port 0 picks a free port; the endpoint is printed).
+    #[arg(long, default_value = "127.0.0.1:0")]
+    pub listen: SocketAddr,
+    /// Serve HTTPS with a generated CA and certificate.
+    #[arg(long)]
+    pub tls: bool,
+    /// Where the TLS files go (under <DIR>/tls/, reused when present) [default: a new temporary
+    /// directory, removed at exit].
+    #[arg(long, requires = "tls")]
+    pub cert_dir: Option<PathBuf>,
+}
+
+fn positive_secs(s: &str) -> Result<f64, String> {
+    let v = non_negative_secs(s)?;
+    if v > 0.0 {
+        Ok(v)
+    } else {
+        Err("must be more than 0".into())
+    }
+}
+
+fn non_negative_secs(s: &str) -> Result<f64, String> {
+    let v: f64 = s
+        .parse()
+        .map_err(|_| format!("{s:?} is not a number of seconds"))?;
+    if v.is_finite() && (0.0..=86_400.0).contains(&v) {
+        Ok(v)
+    } else {
+        Err(format!("{s:?} is not within 0 to 86400 seconds"))
+    }
 }
 
 /// Output file format of `encrypt`.

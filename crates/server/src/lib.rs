@@ -23,6 +23,7 @@ pub mod error;
 pub mod exchange;
 pub mod files;
 pub mod guards;
+pub mod hello;
 pub mod http;
 pub mod kms;
 pub mod lifecycle;

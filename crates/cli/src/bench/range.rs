@@ -7,16 +7,10 @@ use std::time::Instant;
 use keywarden_client::wrapper::KmsWrapper;
 use keywarden_envelope::RangeReader;
 
-use crate::cli::{BenchArgs, BenchCommand, ClientArgs};
+use crate::cli::ClientArgs;
 
-/// Runs the command.
-pub fn run(client_args: &ClientArgs, args: BenchArgs) -> anyhow::Result<()> {
-    match args.command {
-        BenchCommand::Range { file, reads, size } => range(client_args, &file, reads, size),
-    }
-}
-
-fn range(
+/// Runs `bench range`.
+pub fn run(
     client_args: &ClientArgs,
     file: &std::path::Path,
     reads: u32,
