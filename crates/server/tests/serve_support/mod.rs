@@ -351,3 +351,64 @@ pub fn tls_health(tls: &mut Tls) -> std::io::Result<u16> {
         }
     }
 }
+
+/// The parameters of an RPC v1 call (HMAC-SHA1, the old SDK's scheme and the new SDK's
+/// `signature_algorithm='v2'`) of `action` of API `version` with this nonce and timestamp,
+/// `Signature` included.
+#[allow(clippy::too_many_arguments)]
+pub fn rpc_v1_params(
+    action: &str,
+    version: &str,
+    params: &[(&str, &str)],
+    ak: &str,
+    secret: &str,
+    nonce: &str,
+    timestamp: &str,
+) -> Vec<(String, String)> {
+    let mut all: Vec<(String, String)> = [
+        ("Action", action),
+        ("Version", version),
+        ("Format", "JSON"),
+        ("AccessKeyId", ak),
+        ("SignatureMethod", "HMAC-SHA1"),
+        ("SignatureVersion", "1.0"),
+        ("SignatureNonce", nonce),
+        ("Timestamp", timestamp),
+    ]
+    .iter()
+    .chain(params)
+    .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+    .collect();
+    let sts = keywarden_core::sign::rpc_v1::string_to_sign("POST", &all);
+    let signature = keywarden_core::sign::rpc_v1::sign(secret, &sts);
+    all.push(("Signature".into(), signature));
+    all
+}
+
+/// `POST /?<params>` for `host` with `extra` headers (which RPC v1 does not sign),
+/// `Connection: close`.
+pub fn rpc_v1_post(host: &str, params: &[(String, String)], extra: &[(&str, &str)]) -> Vec<u8> {
+    let query = keywarden_core::sign::percent::encode_query(params);
+    let mut req = format!("POST /?{query} HTTP/1.1\r\nhost: {host}\r\n");
+    for (name, value) in extra {
+        req.push_str(&format!("{name}: {value}\r\n"));
+    }
+    req.push_str("content-length: 0\r\nconnection: close\r\n\r\n");
+    req.into_bytes()
+}
+
+/// An RPC v1 request signed now with a fresh nonce by `ak`/`secret`, with `extra` unsigned
+/// headers, as raw bytes.
+pub fn rpc_v1_request(
+    host: &str,
+    version: &str,
+    action: &str,
+    params: &[(&str, &str)],
+    (ak, secret): (&str, &str),
+    extra: &[(&str, &str)],
+) -> Vec<u8> {
+    let nonce = uuid::Uuid::new_v4().simple().to_string();
+    let now = keywarden_core::dates::format_unix(keywarden_core::dates::now_unix());
+    let params = rpc_v1_params(action, version, params, ak, secret, &nonce, &now);
+    rpc_v1_post(host, &params, extra)
+}
