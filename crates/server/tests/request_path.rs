@@ -746,14 +746,12 @@ fn flattened_encryption_context_forms_are_one_context() {
     assert_refused(&f.kms("Encrypt", &enc), "InvalidParameter");
 }
 
-/// BUG (found by this test, not fixed here): the store's nonce window forgets by the latest
-/// `now` it was given (`Window::forget_expired` under the lock), not by each call's own `now`.
-/// The server reads `now` before it takes the lock, so a replay read at the last second its
-/// timestamp passes (`now == expires_at`, at the end of a 64-s slot) that reaches the lock just
-/// after a request read one second later is accepted: the slot holding its nonce was dropped.
-/// The contract of `KeyStore::remember_nonce` (false while `now <= expires_at`) is broken.
+/// Found by this test: the store's nonce window forgot by the latest `now` it was given, not by
+/// each call's own. The server reads `now` before it takes the window's lock, so a replay read
+/// at the last second its timestamp passes (`now == expires_at`, at the end of a 64-s slot)
+/// that reached the lock just after a request read one second later was accepted: the slot
+/// holding its nonce had been dropped. Slots are now kept a slot's width past their end.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "known bug: nonce window forgets by the latest now seen (see the comment)"]
 async fn a_replay_read_just_before_a_later_request_is_still_refused() {
     let dir = tempfile::tempdir().unwrap();
     let store = SqliteStore::open(&dir.path().join("keywarden.db"))

@@ -182,6 +182,7 @@ fn print_and_judge(figures: &Figures<'_>, stats: &Stats, json: bool) -> anyhow::
         Some(g) => match (g.status, &g.code) {
             (Some(status), Some(api)) => {
                 let e = ClientError::Api {
+                    action: figures.info().action.to_owned(),
                     status,
                     code: api.clone(),
                     message: String::new(),

@@ -139,6 +139,13 @@ pub struct Figures<'a> {
     secs: f64,
 }
 
+impl Figures<'_> {
+    /// What was run.
+    pub fn info(&self) -> &RunInfo {
+        self.info
+    }
+}
+
 fn ms(nanos: u64) -> f64 {
     nanos as f64 / 1e6
 }
