@@ -426,6 +426,7 @@ mod tests {
         }
         let (held, bytes) = w.footprint();
         let per = bytes as f64 / held as f64;
+        println!("nonce window: {held} requests in {bytes} bytes, {per:.1} bytes a request");
         assert!(
             per <= 16.0,
             "{per:.1} bytes per request ({held} held, {bytes} bytes)"
