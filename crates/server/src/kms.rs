@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use keywarden_core::blob::CmkCipher;
 use keywarden_core::lifecycle::Requirement;
-use keywarden_core::model::{KeyRef, KeySpec, KeyState, Realm};
+use keywarden_core::model::{KeyRef, KeySpec, Realm};
 use keywarden_core::secret::{SecretBytes, SecretString};
 use keywarden_core::wrap::{RootKey, access_key_aad, material_aad};
 use keywarden_store::{
@@ -398,16 +398,6 @@ fn alias_error(e: StoreError) -> ApiError {
     }
 }
 
-/// The parsed state of a key record (stored as its wire string).
-pub fn state_of(key: &KeyRecord) -> Result<KeyState, ApiError> {
-    key.state.parse().map_err(|_| {
-        ApiError::internal(std::io::Error::other(format!(
-            "stored key state {:?} is unknown",
-            key.state
-        )))
-    })
-}
-
 /// Fails unless the key is Enabled (the rule of every cryptographic operation).
 pub fn require_enabled(key: &KeyRecord) -> Result<(), ApiError> {
     require(key, Requirement::Usable)
@@ -415,5 +405,5 @@ pub fn require_enabled(key: &KeyRecord) -> Result<(), ApiError> {
 
 /// Fails unless the key's state meets `requirement` (the key-state × action matrix).
 pub fn require(key: &KeyRecord, requirement: Requirement) -> Result<(), ApiError> {
-    Ok(requirement.check(state_of(key)?)?)
+    Ok(requirement.check(key.state)?)
 }

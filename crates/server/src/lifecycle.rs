@@ -16,7 +16,7 @@ use keywarden_core::model::{AutomaticRotation, KeySpec, KeyState};
 use keywarden_store::{KeyRecord, StoreError, VersionRecord};
 
 use crate::error::ApiError;
-use crate::kms::{Kms, require, state_of};
+use crate::kms::{Kms, require};
 
 /// Compare-and-set attempts before answering 409 `Rejected.StateModifiedFailed`.
 const MAX_ATTEMPTS: usize = 8;
@@ -59,9 +59,8 @@ where
     F: Fn(&KeyRecord, i64) -> Result<Option<i64>, ApiError>,
 {
     modify_key(kms, key_id, |current, now| {
-        let state = transition.apply(state_of(current)?)?;
         Ok(KeyRecord {
-            state: state.to_string(),
+            state: transition.apply(current.state)?,
             delete_date: delete_date(current, now)?,
             ..current.clone()
         })
@@ -123,17 +122,15 @@ fn rotation_allowed(key: &KeyRecord, trigger: Trigger, now: i64) -> Result<bool,
             symmetric_spec(key)?;
             Ok(true)
         }
-        Trigger::Scheduled => Ok(state_of(key)? == KeyState::Enabled
-            && key.automatic_rotation == AutomaticRotation::Enabled.as_str()
+        Trigger::Scheduled => Ok(key.state == KeyState::Enabled
+            && key.automatic_rotation == AutomaticRotation::Enabled
             && key.next_rotation_date.is_some_and(|due| due <= now)),
     }
 }
 
 /// The spec of a key that can have versions made on demand or by schedule (symmetric only).
 pub fn symmetric_spec(key: &KeyRecord) -> Result<KeySpec, ApiError> {
-    key.key_spec
-        .parse::<KeySpec>()
-        .ok()
+    Some(key.key_spec)
         .filter(|spec| spec.symmetric_len().is_some())
         .ok_or_else(|| {
             ApiError::UnsupportedOperation(format!(
@@ -152,7 +149,7 @@ fn next_version(
     let spec = symmetric_spec(key)?;
     let version_id = uuid::Uuid::new_v4().to_string();
     let sealed_material = kms.new_material(spec, &key.key_id, &version_id)?;
-    let automatic = key.automatic_rotation == AutomaticRotation::Enabled.as_str();
+    let automatic = key.automatic_rotation == AutomaticRotation::Enabled;
     let next = KeyRecord {
         primary_version_id: version_id.clone(),
         last_rotation_date: now,
@@ -189,7 +186,7 @@ pub async fn destroy_if_due(kms: &Kms, key: KeyRecord) -> Result<Destruction, Ap
     let mut current = key;
     for _ in 0..MAX_ATTEMPTS {
         let now = kms.now();
-        let due = state_of(&current)? == KeyState::PendingDeletion
+        let due = current.state == KeyState::PendingDeletion
             && current.delete_date.is_some_and(|date| date <= now);
         if !due {
             return Ok(Destruction::NotDue);

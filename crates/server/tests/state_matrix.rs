@@ -335,7 +335,7 @@ async fn put_in_state(node: &Node, key: &str, state: KeyState) {
         KeyState::PendingImport => {
             // No action creates such keys yet (imported material); write the state directly.
             let mut record = node.kms.store.get_key(key).await.unwrap().unwrap();
-            record.state = state.to_string();
+            record.state = state;
             node.kms.store.update_key(&record).await.unwrap();
             node.kms.invalidate_key(key);
         }

@@ -13,12 +13,16 @@ use std::collections::HashSet;
 use std::future::Future;
 use std::sync::Arc;
 
+use keywarden_core::model::{
+    AutomaticRotation, KeySpec, KeyState, KeyUsage, Origin, ProtectionLevel,
+};
 use tokio::task::JoinSet;
 
 mod audit;
 mod identity;
 mod lifecycle;
 mod versions_aliases;
+mod wire_values;
 
 pub use self::audit::{
     audit_append_list_and_head, concurrent_audit_appends_form_one_chain, sample_audit_record,
@@ -34,6 +38,7 @@ pub use self::lifecycle::{
 pub use self::versions_aliases::{
     alias_errors, alias_lifecycle, alias_listing, version_errors, versions_add_get_and_list,
 };
+pub use self::wire_values::every_enum_value_round_trips;
 
 use crate::{
     AccessKeyRecord, AliasRecord, KeyFilter, KeyRecord, KeyStore, Page, Paged, StoreError,
@@ -76,6 +81,7 @@ where
         }};
     }
     check!(key_round_trip(s => &*s));
+    check!(every_enum_value_round_trips(s => &*s));
     check!(duplicate_key_is_refused(s => &*s));
     check!(update_key_is_compare_and_set(s => &*s));
     check!(versions_add_get_and_list(s => &*s));
@@ -111,16 +117,16 @@ pub fn sample_key(key_id: &str, creation_date: i64) -> KeyRecord {
     KeyRecord {
         key_id: key_id.to_owned(),
         description: format!("key {key_id} — ünïcode ok"),
-        key_spec: "Aliyun_AES_256".to_owned(),
-        key_usage: "ENCRYPT/DECRYPT".to_owned(),
-        origin: "Aliyun_KMS".to_owned(),
-        protection_level: "SOFTWARE".to_owned(),
-        state: "Enabled".to_owned(),
+        key_spec: KeySpec::Aes256,
+        key_usage: KeyUsage::EncryptDecrypt,
+        origin: Origin::AliyunKms,
+        protection_level: ProtectionLevel::Software,
+        state: KeyState::Enabled,
         creator: "1234567890".to_owned(),
         creation_date,
         primary_version_id: format!("{key_id}-v1"),
         last_rotation_date: creation_date,
-        automatic_rotation: "Enabled".to_owned(),
+        automatic_rotation: AutomaticRotation::Enabled,
         rotation_interval: Some(31_536_000),
         next_rotation_date: Some(creation_date + 31_536_000),
         delete_date: Some(creation_date + 7 * 86_400),
@@ -255,7 +261,7 @@ pub async fn update_key_is_compare_and_set<S: KeyStore>(store: &S) -> StoreResul
     let created = create_sample(store, "key-a", 1_000).await?;
     let changed = KeyRecord {
         description: "rotated".to_owned(),
-        state: "Disabled".to_owned(),
+        state: KeyState::Disabled,
         primary_version_id: "key-a-v2".to_owned(),
         rotation_interval: None,
         delete_date: None,

@@ -10,6 +10,9 @@
 //! key rows (`revision`) so several stateless servers can share one database.
 
 use async_trait::async_trait;
+use keywarden_core::model::{
+    AutomaticRotation, KeySpec, KeyState, KeyUsage, Origin, ProtectionLevel,
+};
 
 pub mod audit;
 #[cfg(any(test, feature = "conformance"))]
@@ -70,7 +73,9 @@ pub struct Paged<T> {
     pub total: u64,
 }
 
-/// A customer master key's metadata. Enumerations are stored as their wire strings.
+/// A customer master key's metadata. Its enumerations are typed here; backends store them as
+/// their wire strings (`as_str`) and refuse, as [`StoreError::Backend`], a stored string that
+/// names no value.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct KeyRecord {
     /// Key id (UUID).
@@ -78,15 +83,15 @@ pub struct KeyRecord {
     /// Free text, up to 8192 characters.
     pub description: String,
     /// `Aliyun_AES_256`, ...
-    pub key_spec: String,
+    pub key_spec: KeySpec,
     /// `ENCRYPT/DECRYPT` or `SIGN/VERIFY`.
-    pub key_usage: String,
+    pub key_usage: KeyUsage,
     /// `Aliyun_KMS` or `EXTERNAL`.
-    pub origin: String,
+    pub origin: Origin,
     /// `SOFTWARE` or `HSM`.
-    pub protection_level: String,
+    pub protection_level: ProtectionLevel,
     /// `Enabled`, `Disabled`, `PendingDeletion`, `PendingImport`.
-    pub state: String,
+    pub state: KeyState,
     /// Who created it (account id).
     pub creator: String,
     /// Unix seconds.
@@ -96,7 +101,7 @@ pub struct KeyRecord {
     /// Unix seconds of the last rotation (the creation date for a new key).
     pub last_rotation_date: i64,
     /// `Enabled`, `Disabled`, `Suspended`.
-    pub automatic_rotation: String,
+    pub automatic_rotation: AutomaticRotation,
     /// Seconds between automatic rotations, when configured.
     pub rotation_interval: Option<i64>,
     /// Unix seconds of the next automatic rotation, when enabled.
@@ -152,13 +157,13 @@ pub struct TagRecord {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct KeyFilter {
     /// Key states (`Enabled`, ...).
-    pub states: Vec<String>,
+    pub states: Vec<KeyState>,
     /// Key specs (`Aliyun_AES_256`, ...).
-    pub specs: Vec<String>,
+    pub specs: Vec<KeySpec>,
     /// Key usages (`ENCRYPT/DECRYPT`, ...).
-    pub usages: Vec<String>,
+    pub usages: Vec<KeyUsage>,
     /// Protection levels (`SOFTWARE`, `HSM`).
-    pub protection_levels: Vec<String>,
+    pub protection_levels: Vec<ProtectionLevel>,
     /// Creators (account ids).
     pub creators: Vec<String>,
     /// Key ids.

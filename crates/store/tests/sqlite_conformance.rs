@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use keywarden_store::conformance::{self, sample_key, sample_version};
 use keywarden_store::sqlite::{SCHEMA_VERSION, SqliteStore, SqliteStoreError};
 use keywarden_store::{
-    AccessKeyRecord, AliasRecord, KeyStore, Page, StoreError, StoreResult, TagRecord,
+    AccessKeyRecord, AliasRecord, KeyFilter, KeyStore, Page, StoreError, StoreResult, TagRecord,
 };
 use tempfile::TempDir;
 
@@ -52,6 +52,7 @@ macro_rules! each_check {
 
 each_check!(
     key_round_trip,
+    every_enum_value_round_trips,
     duplicate_key_is_refused,
     update_key_is_compare_and_set,
     versions_add_get_and_list,
@@ -298,6 +299,102 @@ async fn first_version_of_another_key_is_refused() -> TestResult {
     assert!(matches!(result, Err(StoreError::Backend(_))), "{result:?}");
     assert_eq!(store.get_key("key-a").await?, None);
     assert_eq!(store.get_version("v1").await?, None);
+    Ok(())
+}
+
+/// A fresh store in `dir` holding `sample_key("key-a")`.
+async fn with_sample_key(dir: &TempDir) -> StoreResult<SqliteStore> {
+    let store = open_in(dir).await?;
+    store
+        .create_key(&sample_key("key-a", 1), &sample_version("key-a", "v1", 1))
+        .await?;
+    Ok(store)
+}
+
+/// Key rows hold the enumerations as their wire strings, as before they were typed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn enumerations_are_stored_as_wire_strings() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let store = with_sample_key(&dir).await?;
+    let conn = rusqlite::Connection::open(store.path())?;
+    let columns: [String; 6] = conn.query_row(
+        "SELECT key_spec, key_usage, origin, protection_level, state, automatic_rotation \
+         FROM keys WHERE key_id = 'key-a'",
+        [],
+        |row| {
+            Ok([
+                row.get(0)?,
+                row.get(1)?,
+                row.get(2)?,
+                row.get(3)?,
+                row.get(4)?,
+                row.get(5)?,
+            ])
+        },
+    )?;
+    assert_eq!(
+        columns,
+        [
+            "Aliyun_AES_256",
+            "ENCRYPT/DECRYPT",
+            "Aliyun_KMS",
+            "SOFTWARE",
+            "Enabled",
+            "Enabled"
+        ]
+    );
+    Ok(())
+}
+
+/// A key row whose state names no `KeyState` (written behind keywarden's back) makes every
+/// read of it fail with `Backend` naming the key, the column and the value; it never panics.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unknown_state_string_is_a_backend_error() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let store = with_sample_key(&dir).await?;
+    let changed = rusqlite::Connection::open(store.path())?.execute(
+        "UPDATE keys SET state = 'Frozen', delete_date = 0 WHERE key_id = 'key-a'",
+        [],
+    )?;
+    assert_eq!(changed, 1);
+
+    let assert_unknown = |result: StoreResult<()>, read: &str| match result {
+        Err(StoreError::Backend(source)) => {
+            let error = source.downcast_ref::<SqliteStoreError>();
+            assert!(
+                matches!(error, Some(SqliteStoreError::UnknownWireValue { key_id, column, value })
+                    if key_id == "key-a" && *column == "state" && value == "Frozen"),
+                "{read}: {error:?}"
+            );
+            let message = source.to_string();
+            assert!(
+                message.contains("key-a")
+                    && message.contains("state")
+                    && message.contains("Frozen"),
+                "{read}: {message}"
+            );
+        }
+        other => panic!("{read} of an unknown state must be Backend, got {other:?}"),
+    };
+    assert_unknown(store.get_key("key-a").await.map(drop), "get_key");
+    assert_unknown(
+        store
+            .list_keys(
+                &KeyFilter::default(),
+                Page {
+                    offset: 0,
+                    limit: 10,
+                },
+            )
+            .await
+            .map(drop),
+        "list_keys",
+    );
+    // Other keys are still readable.
+    store
+        .create_key(&sample_key("key-b", 2), &sample_version("key-b", "v2", 2))
+        .await?;
+    assert_eq!(store.get_key("key-b").await?, Some(sample_key("key-b", 2)));
     Ok(())
 }
 

@@ -1,6 +1,8 @@
 //! CreateKey: a new CMK with its first version, committed before the answer.
 
-use keywarden_core::model::{KeySpec, KeyState, KeyUsage, Origin, ProtectionLevel};
+use keywarden_core::model::{
+    AutomaticRotation, KeySpec, KeyState, KeyUsage, Origin, ProtectionLevel,
+};
 use keywarden_store::{KeyRecord, StoreError, TagRecord, VersionRecord};
 
 use super::shared::{KMS, body, collection};
@@ -55,21 +57,20 @@ async fn create(kms: &Kms, caller: &Caller, p: CreateKey) -> Result<Reply, ApiEr
     let key = KeyRecord {
         key_id: key_id.clone(),
         description: p.description,
-        key_spec: p.spec.to_string(),
-        key_usage: p.usage.to_string(),
-        origin: Origin::AliyunKms.to_string(),
-        protection_level: ProtectionLevel::Software.to_string(),
-        state: KeyState::Enabled.to_string(),
+        key_spec: p.spec,
+        key_usage: p.usage,
+        origin: Origin::AliyunKms,
+        protection_level: ProtectionLevel::Software,
+        state: KeyState::Enabled,
         creator: caller_account(kms, caller),
         creation_date: now,
         primary_version_id: version_id.clone(),
         last_rotation_date: now,
         automatic_rotation: if p.rotation_interval.is_some() {
-            "Enabled"
+            AutomaticRotation::Enabled
         } else {
-            "Disabled"
-        }
-        .into(),
+            AutomaticRotation::Disabled
+        },
         rotation_interval: p.rotation_interval,
         next_rotation_date: p.rotation_interval.map(|i| now + i),
         delete_date: None,

@@ -8,7 +8,6 @@
 //! Every keywarden key is user-created and outside any KMS instance, so `CreatorType` matches
 //! all keys when its values include `User` (none otherwise) and `DKMSInstanceId` matches none.
 
-use keywarden_core::model::{KeySpec, KeyState, KeyUsage, ProtectionLevel};
 use keywarden_store::{KeyFilter, Paged};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -118,12 +117,10 @@ fn add(filter: &mut KeyFilter, key: &str, values: Vec<String>) -> Result<bool, A
         return Ok(true);
     }
     let target = match key {
-        "KeyState" => enum_values::<KeyState>(key, &values, &mut filter.states)?,
-        "KeySpec" => enum_values::<KeySpec>(key, &values, &mut filter.specs)?,
-        "KeyUsage" => enum_values::<KeyUsage>(key, &values, &mut filter.usages)?,
-        "ProtectionLevel" => {
-            enum_values::<ProtectionLevel>(key, &values, &mut filter.protection_levels)?
-        }
+        "KeyState" => return enum_values(key, &values, &mut filter.states),
+        "KeySpec" => return enum_values(key, &values, &mut filter.specs),
+        "KeyUsage" => return enum_values(key, &values, &mut filter.usages),
+        "ProtectionLevel" => return enum_values(key, &values, &mut filter.protection_levels),
         "Creator" => &mut filter.creators,
         "keyId" | "KeyId" => &mut filter.key_ids,
         "AliasName" => &mut filter.alias_names,
@@ -142,19 +139,21 @@ fn add(filter: &mut KeyFilter, key: &str, values: Vec<String>) -> Result<bool, A
     Ok(true)
 }
 
-/// Checks every value spells a `T`, then gives the dimension to extend.
-fn enum_values<'a, T: std::str::FromStr>(
+/// Adds the values of an enumeration dimension, once every one of them spells a `T`.
+fn enum_values<T: std::str::FromStr>(
     key: &str,
     values: &[String],
-    dimension: &'a mut Vec<String>,
-) -> Result<&'a mut Vec<String>, ApiError> {
-    match values.iter().find(|v| v.parse::<T>().is_err()) {
-        Some(bad) => Err(ApiError::invalid(
-            "Filters",
-            format!("{bad:?} is not a valid {key}"),
-        )),
-        None => Ok(dimension),
-    }
+    dimension: &mut Vec<T>,
+) -> Result<bool, ApiError> {
+    let parsed = values
+        .iter()
+        .map(|v| {
+            v.parse::<T>()
+                .map_err(|_| ApiError::invalid("Filters", format!("{v:?} is not a valid {key}")))
+        })
+        .collect::<Result<Vec<T>, ApiError>>()?;
+    dimension.extend(parsed);
+    Ok(true)
 }
 
 /// `CreatorType`: `User` or `Service`; keywarden keys are all user-created.
@@ -171,6 +170,7 @@ fn creator_type(values: &[String]) -> Result<bool, ApiError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use keywarden_core::model::{KeySpec, KeyState};
 
     #[test]
     fn parses_filters() {
@@ -184,8 +184,15 @@ mod tests {
         ))
         .unwrap()
         .unwrap();
-        assert_eq!(f.states, ["Enabled", "Disabled", "PendingDeletion"]);
-        assert_eq!(f.specs, ["Aliyun_AES_256"]);
+        assert_eq!(
+            f.states,
+            [
+                KeyState::Enabled,
+                KeyState::Disabled,
+                KeyState::PendingDeletion
+            ]
+        );
+        assert_eq!(f.specs, [KeySpec::Aes256]);
         assert!(f.tag_keys.is_empty());
         assert_eq!(
             filters(Some(r#"[{"Key":"CreatorType","Values":["Service"]}]"#)).unwrap(),

@@ -1,7 +1,7 @@
 //! The `KeyMetadata` object of CreateKey and DescribeKey.
 
 use keywarden_core::dates::format_unix;
-use keywarden_core::model::Realm;
+use keywarden_core::model::{AutomaticRotation, Realm};
 use keywarden_store::KeyRecord;
 use serde_json::{Value, json};
 
@@ -14,20 +14,20 @@ pub fn key_metadata(key: &KeyRecord, realm: &Realm) -> Value {
         "CreationDate": format_unix(key.creation_date),
         "Creator": key.creator,
         "Description": key.description,
-        "KeySpec": key.key_spec,
-        "KeyUsage": key.key_usage,
-        "KeyState": key.state,
-        "Origin": key.origin,
-        "ProtectionLevel": key.protection_level,
+        "KeySpec": key.key_spec.as_str(),
+        "KeyUsage": key.key_usage.as_str(),
+        "KeyState": key.state.as_str(),
+        "Origin": key.origin.as_str(),
+        "ProtectionLevel": key.protection_level.as_str(),
         "PrimaryKeyVersion": key.primary_version_id,
         "LastRotationDate": format_unix(key.last_rotation_date),
-        "AutomaticRotation": key.automatic_rotation,
+        "AutomaticRotation": key.automatic_rotation.as_str(),
         "DeleteDate": key.delete_date.map(format_unix).unwrap_or_default(),
         "MaterialExpireTime": key.material_expire_time.map(format_unix).unwrap_or_default(),
         "DeletionProtection": if key.deletion_protection { "Enabled" } else { "Disabled" },
         "DeletionProtectionDescription": key.deletion_protection_description,
     });
-    if key.automatic_rotation != "Disabled" {
+    if key.automatic_rotation != AutomaticRotation::Disabled {
         if let (Some(obj), Some(interval)) = (m.as_object_mut(), key.rotation_interval) {
             obj.insert(
                 "RotationInterval".into(),

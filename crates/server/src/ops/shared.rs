@@ -74,7 +74,7 @@ pub(super) async fn primary_cipher(
     key: &KeyRecord,
 ) -> Result<Arc<VersionCipher>, ApiError> {
     require_enabled(key)?;
-    if key.key_usage != KeyUsage::EncryptDecrypt.as_str() {
+    if key.key_usage != KeyUsage::EncryptDecrypt {
         return Err(ApiError::UnsupportedOperation(format!(
             "key {} is not an ENCRYPT/DECRYPT key",
             key.key_id

@@ -52,13 +52,13 @@ async fn run(
 fn with_policy(key: &KeyRecord, interval: Option<i64>) -> KeyRecord {
     match interval {
         Some(secs) => KeyRecord {
-            automatic_rotation: AutomaticRotation::Enabled.to_string(),
+            automatic_rotation: AutomaticRotation::Enabled,
             rotation_interval: Some(secs),
             next_rotation_date: key.last_rotation_date.checked_add(secs),
             ..key.clone()
         },
         None => KeyRecord {
-            automatic_rotation: AutomaticRotation::Disabled.to_string(),
+            automatic_rotation: AutomaticRotation::Disabled,
             next_rotation_date: None,
             ..key.clone()
         },

@@ -5,6 +5,7 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 
+use keywarden_core::model::{AutomaticRotation, KeySpec, KeyState, KeyUsage, ProtectionLevel};
 use tokio::task::JoinSet;
 
 use super::{ALL, alias, collect_pages, create_sample, join_all, sample_key, sample_version, tag};
@@ -184,7 +185,7 @@ pub async fn destroy_key_shreds_everything<S: KeyStore>(store: &S) -> StoreResul
 pub async fn due_work_is_found<S: KeyStore>(store: &S) -> StoreResult<()> {
     let pending = |date: i64| {
         move |k: &mut KeyRecord| {
-            k.state = "PendingDeletion".into();
+            k.state = KeyState::PendingDeletion;
             k.delete_date = Some(date);
         }
     };
@@ -195,37 +196,61 @@ pub async fn due_work_is_found<S: KeyStore>(store: &S) -> StoreResult<()> {
     // Enabled, with a stale delete date: not due for deletion.
     create_with(store, "enabled-with-date", 1, |k| k.delete_date = Some(10)).await?;
 
-    let rotating = |state: &'static str, auto: &'static str, next: i64| {
+    let rotating = |state: KeyState, auto: AutomaticRotation, next: i64| {
         move |k: &mut KeyRecord| {
-            k.state = state.into();
-            k.automatic_rotation = auto.into();
+            k.state = state;
+            k.automatic_rotation = auto;
             k.next_rotation_date = Some(next);
             k.delete_date = None;
         }
     };
-    create_with(store, "rot-b", 1, rotating("Enabled", "Enabled", 900)).await?;
-    create_with(store, "rot-a", 1, rotating("Enabled", "Enabled", 200)).await?;
-    create_with(store, "rot-now", 1, rotating("Enabled", "Enabled", 1_000)).await?;
+    create_with(
+        store,
+        "rot-b",
+        1,
+        rotating(KeyState::Enabled, AutomaticRotation::Enabled, 900),
+    )
+    .await?;
+    create_with(
+        store,
+        "rot-a",
+        1,
+        rotating(KeyState::Enabled, AutomaticRotation::Enabled, 200),
+    )
+    .await?;
+    create_with(
+        store,
+        "rot-now",
+        1,
+        rotating(KeyState::Enabled, AutomaticRotation::Enabled, 1_000),
+    )
+    .await?;
     create_with(
         store,
         "rot-future",
         1,
-        rotating("Enabled", "Enabled", 1_001),
+        rotating(KeyState::Enabled, AutomaticRotation::Enabled, 1_001),
     )
     .await?;
     create_with(
         store,
         "rot-disabled-key",
         1,
-        rotating("Disabled", "Enabled", 5),
+        rotating(KeyState::Disabled, AutomaticRotation::Enabled, 5),
     )
     .await?;
-    create_with(store, "rot-off", 1, rotating("Enabled", "Disabled", 5)).await?;
+    create_with(
+        store,
+        "rot-off",
+        1,
+        rotating(KeyState::Enabled, AutomaticRotation::Disabled, 5),
+    )
+    .await?;
     create_with(
         store,
         "rot-suspended",
         1,
-        rotating("Enabled", "Suspended", 5),
+        rotating(KeyState::Enabled, AutomaticRotation::Suspended, 5),
     )
     .await?;
 
@@ -258,37 +283,53 @@ pub async fn due_work_is_found<S: KeyStore>(store: &S) -> StoreResult<()> {
 /// ListKeys filters: AND across dimensions, OR within one, tags and aliases through their
 /// tables; totals count the filtered keys and pages stay within the filter.
 pub async fn list_keys_filters<S: KeyStore>(store: &S) -> StoreResult<()> {
-    let shape = |state: &'static str, spec: &'static str, level: &'static str| {
+    let shape = |state: KeyState, spec: KeySpec, level: ProtectionLevel| {
         move |k: &mut KeyRecord| {
-            k.state = state.into();
-            k.key_spec = spec.into();
-            k.protection_level = level.into();
+            k.state = state;
+            k.key_spec = spec;
+            k.protection_level = level;
         }
     };
     create_with(
         store,
         "k1",
         1,
-        shape("Enabled", "Aliyun_AES_256", "SOFTWARE"),
+        shape(
+            KeyState::Enabled,
+            KeySpec::Aes256,
+            ProtectionLevel::Software,
+        ),
     )
     .await?;
     create_with(
         store,
         "k2",
         2,
-        shape("Disabled", "Aliyun_AES_256", "SOFTWARE"),
+        shape(
+            KeyState::Disabled,
+            KeySpec::Aes256,
+            ProtectionLevel::Software,
+        ),
     )
     .await?;
     create_with(
         store,
         "k3",
         3,
-        shape("PendingDeletion", "Aliyun_AES_128", "HSM"),
+        shape(
+            KeyState::PendingDeletion,
+            KeySpec::Aes128,
+            ProtectionLevel::Hsm,
+        ),
     )
     .await?;
     create_with(store, "k4", 4, |k| {
-        shape("Enabled", "Aliyun_AES_128", "SOFTWARE")(k);
-        k.key_usage = "SIGN/VERIFY".into();
+        shape(
+            KeyState::Enabled,
+            KeySpec::Aes128,
+            ProtectionLevel::Software,
+        )(k);
+        k.key_usage = KeyUsage::SignVerify;
         k.creator = "someone-else".into();
     })
     .await?;
@@ -303,23 +344,26 @@ pub async fn list_keys_filters<S: KeyStore>(store: &S) -> StoreResult<()> {
     let cases: Vec<(KeyFilter, Vec<&str>)> = vec![
         (KeyFilter::default(), vec!["k1", "k2", "k3", "k4"]),
         (
-            filter(|f| f.states = strings(&["Enabled"])),
+            filter(|f| f.states = vec![KeyState::Enabled]),
             vec!["k1", "k4"],
         ),
         (
-            filter(|f| f.states = strings(&["Disabled", "PendingDeletion"])),
+            filter(|f| f.states = vec![KeyState::Disabled, KeyState::PendingDeletion]),
             vec!["k2", "k3"],
         ),
         (
             filter(|f| {
-                f.states = strings(&["Enabled", "Disabled"]);
-                f.specs = strings(&["Aliyun_AES_128"]);
+                f.states = vec![KeyState::Enabled, KeyState::Disabled];
+                f.specs = vec![KeySpec::Aes128];
             }),
             vec!["k4"],
         ),
-        (filter(|f| f.usages = strings(&["SIGN/VERIFY"])), vec!["k4"]),
         (
-            filter(|f| f.protection_levels = strings(&["HSM"])),
+            filter(|f| f.usages = vec![KeyUsage::SignVerify]),
+            vec!["k4"],
+        ),
+        (
+            filter(|f| f.protection_levels = vec![ProtectionLevel::Hsm]),
             vec!["k3"],
         ),
         (
@@ -346,7 +390,7 @@ pub async fn list_keys_filters<S: KeyStore>(store: &S) -> StoreResult<()> {
             }),
             vec!["k1"],
         ),
-        (filter(|f| f.states = strings(&["PendingImport"])), vec![]),
+        (filter(|f| f.states = vec![KeyState::PendingImport]), vec![]),
         (filter(|f| f.tag_keys = strings(&["absent"])), vec![]),
     ];
     for (f, expected) in cases {
@@ -356,7 +400,7 @@ pub async fn list_keys_filters<S: KeyStore>(store: &S) -> StoreResult<()> {
         assert_eq!(listed.total, expected.len() as u64, "total of {f:?}");
     }
 
-    let two_states = filter(|f| f.states = strings(&["Enabled", "Disabled"]));
+    let two_states = filter(|f| f.states = vec![KeyState::Enabled, KeyState::Disabled]);
     let pages = collect_pages(1, |page| store.list_keys(&two_states, page)).await?;
     let ids: Vec<&str> = pages.items.iter().map(|k| k.key_id.as_str()).collect();
     assert_eq!(ids, ["k1", "k2", "k4"], "pages of one");

@@ -52,6 +52,17 @@ pub enum SqliteStoreError {
         /// Why.
         reason: String,
     },
+    /// A key row's enumeration column holds a string that names no value (written outside
+    /// keywarden, or by a newer build).
+    #[error("key {key_id}: column {column} holds {value:?}, which names no known value")]
+    UnknownWireValue {
+        /// The key whose row it is.
+        key_id: String,
+        /// The column.
+        column: &'static str,
+        /// The stored string.
+        value: String,
+    },
     /// A key's revision counter reached its maximum.
     #[error("revision of key {key_id} cannot be incremented")]
     RevisionOverflow {
@@ -79,8 +90,19 @@ impl<T> SqlResultExt<T> for rusqlite::Result<T> {
 }
 
 /// Unique and primary-key violations become `AlreadyExists`, foreign-key violations `NotFound`,
-/// anything else `Backend`.
+/// anything else `Backend`. A conversion failure raised by this backend's own row decoding
+/// (carrying a [`SqliteStoreError`]) becomes `Backend` of that error itself, so callers can
+/// downcast it.
 pub(super) fn classify(error: rusqlite::Error) -> StoreError {
+    let error = match error {
+        rusqlite::Error::FromSqlConversionFailure(index, kind, source) => {
+            match source.downcast::<SqliteStoreError>() {
+                Ok(own) => return StoreError::Backend(own),
+                Err(source) => rusqlite::Error::FromSqlConversionFailure(index, kind, source),
+            }
+        }
+        other => other,
+    };
     match error.sqlite_error().map(|failure| failure.extended_code) {
         Some(ffi::SQLITE_CONSTRAINT_PRIMARYKEY | ffi::SQLITE_CONSTRAINT_UNIQUE) => {
             StoreError::AlreadyExists

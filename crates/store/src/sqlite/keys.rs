@@ -1,7 +1,8 @@
 //! SQL for the `keys` table: one row per customer master key.
 
-use rusqlite::ToSql;
-use rusqlite::types::Value;
+use std::str::FromStr;
+
+use rusqlite::types::{Type, Value};
 use rusqlite::{Connection, OptionalExtension, Row, params_from_iter};
 
 use super::error::{SqlResultExt, SqliteStoreError};
@@ -59,29 +60,35 @@ pub(super) fn create(conn: &Connection, key: &KeyRecord, first: &VersionRecord) 
     versions::insert(conn, first)
 }
 
-/// A key row's columns in the order of `INSERT` and `UPDATE` (`?1..=?19`).
-fn columns(key: &KeyRecord) -> [&dyn ToSql; 19] {
+/// A key row's columns in the order of `INSERT` and `UPDATE` (`?1..=?19`), enumerations as
+/// their wire strings.
+fn columns(key: &KeyRecord) -> [Value; 19] {
     [
-        &key.key_id,
-        &key.description,
-        &key.key_spec,
-        &key.key_usage,
-        &key.origin,
-        &key.protection_level,
-        &key.state,
-        &key.creator,
-        &key.creation_date,
-        &key.primary_version_id,
-        &key.last_rotation_date,
-        &key.automatic_rotation,
-        &key.rotation_interval,
-        &key.next_rotation_date,
-        &key.delete_date,
-        &key.deletion_protection,
-        &key.deletion_protection_description,
-        &key.material_expire_time,
-        &key.revision,
+        key.key_id.clone().into(),
+        key.description.clone().into(),
+        wire(key.key_spec.as_str()),
+        wire(key.key_usage.as_str()),
+        wire(key.origin.as_str()),
+        wire(key.protection_level.as_str()),
+        wire(key.state.as_str()),
+        key.creator.clone().into(),
+        key.creation_date.into(),
+        key.primary_version_id.clone().into(),
+        key.last_rotation_date.into(),
+        wire(key.automatic_rotation.as_str()),
+        key.rotation_interval.into(),
+        key.next_rotation_date.into(),
+        key.delete_date.into(),
+        key.deletion_protection.into(),
+        key.deletion_protection_description.clone().into(),
+        key.material_expire_time.into(),
+        key.revision.into(),
     ]
+}
+
+/// A wire string as a bound value.
+fn wire(text: &str) -> Value {
+    Value::Text(text.to_owned())
 }
 
 /// Replaces the row if its revision is still `key.revision`, storing the next revision.
@@ -96,7 +103,7 @@ pub(super) fn update(conn: &Connection, key: &KeyRecord) -> StoreResult<()> {
         .prepare_cached(UPDATE)
         .db()?
         .execute(params_from_iter(
-            columns(key).into_iter().chain([&next as &dyn ToSql]),
+            columns(key).into_iter().chain([Value::Integer(next)]),
         ))
         .db()?;
     match changed {
@@ -146,10 +153,22 @@ pub(super) fn list(
 /// The `WHERE` conditions of a key filter: one per non-empty dimension.
 fn conditions(filter: &KeyFilter) -> Conditions {
     let mut c = Conditions::new();
-    c.any_of("state IN ({list})", &filter.states);
-    c.any_of("key_spec IN ({list})", &filter.specs);
-    c.any_of("key_usage IN ({list})", &filter.usages);
-    c.any_of("protection_level IN ({list})", &filter.protection_levels);
+    c.any_of(
+        "state IN ({list})",
+        filter.states.iter().map(|v| v.as_str()),
+    );
+    c.any_of(
+        "key_spec IN ({list})",
+        filter.specs.iter().map(|v| v.as_str()),
+    );
+    c.any_of(
+        "key_usage IN ({list})",
+        filter.usages.iter().map(|v| v.as_str()),
+    );
+    c.any_of(
+        "protection_level IN ({list})",
+        filter.protection_levels.iter().map(|v| v.as_str()),
+    );
     c.any_of("creator IN ({list})", &filter.creators);
     c.any_of("key_id IN ({list})", &filter.key_ids);
     c.any_of(
@@ -181,21 +200,22 @@ pub(super) fn select(
         .db()
 }
 
-/// Reads a row selected with `key_columns!()`.
+/// Reads a row selected with `key_columns!()`. An enumeration column holding a string that
+/// names no value fails with [`SqliteStoreError::UnknownWireValue`] (see [`parse`]).
 fn from_row(row: &Row<'_>) -> rusqlite::Result<KeyRecord> {
+    let key_id: String = row.get(0)?;
     Ok(KeyRecord {
-        key_id: row.get(0)?,
         description: row.get(1)?,
-        key_spec: row.get(2)?,
-        key_usage: row.get(3)?,
-        origin: row.get(4)?,
-        protection_level: row.get(5)?,
-        state: row.get(6)?,
+        key_spec: parse(row, 2, "key_spec", &key_id)?,
+        key_usage: parse(row, 3, "key_usage", &key_id)?,
+        origin: parse(row, 4, "origin", &key_id)?,
+        protection_level: parse(row, 5, "protection_level", &key_id)?,
+        state: parse(row, 6, "state", &key_id)?,
         creator: row.get(7)?,
         creation_date: row.get(8)?,
         primary_version_id: row.get(9)?,
         last_rotation_date: row.get(10)?,
-        automatic_rotation: row.get(11)?,
+        automatic_rotation: parse(row, 11, "automatic_rotation", &key_id)?,
         rotation_interval: row.get(12)?,
         next_rotation_date: row.get(13)?,
         delete_date: row.get(14)?,
@@ -203,5 +223,29 @@ fn from_row(row: &Row<'_>) -> rusqlite::Result<KeyRecord> {
         deletion_protection_description: row.get(16)?,
         material_expire_time: row.get(17)?,
         revision: row.get(18)?,
+        key_id,
+    })
+}
+
+/// The enumeration value whose wire string column `index` holds. A string that names no value
+/// becomes a conversion failure carrying [`SqliteStoreError::UnknownWireValue`], which
+/// [`classify`](super::error::classify) turns into `StoreError::Backend` of that error.
+fn parse<T: FromStr>(
+    row: &Row<'_>,
+    index: usize,
+    column: &'static str,
+    key_id: &str,
+) -> rusqlite::Result<T> {
+    let text: String = row.get(index)?;
+    text.parse().map_err(|_| {
+        rusqlite::Error::FromSqlConversionFailure(
+            index,
+            Type::Text,
+            Box::new(SqliteStoreError::UnknownWireValue {
+                key_id: key_id.to_owned(),
+                column,
+                value: text.clone(),
+            }),
+        )
     })
 }

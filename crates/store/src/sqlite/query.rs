@@ -20,13 +20,18 @@ impl Conditions {
 
     /// Adds `template` with `{list}` replaced by one placeholder per value (`?, ?, ?`), when
     /// `values` is non-empty: "any of these". An empty list adds nothing (no constraint).
-    pub(super) fn any_of(&mut self, template: &str, values: &[String]) {
+    pub(super) fn any_of<S: Into<String>>(
+        &mut self,
+        template: &str,
+        values: impl IntoIterator<Item = S>,
+    ) {
+        let values: Vec<Value> = values.into_iter().map(|v| Value::Text(v.into())).collect();
         if values.is_empty() {
             return;
         }
         let list = vec!["?"; values.len()].join(", ");
         self.clauses.push(template.replace("{list}", &list));
-        self.params.extend(values.iter().cloned().map(Value::Text));
+        self.params.extend(values);
     }
 
     /// Adds a fixed clause with its placeholders' values.
@@ -58,9 +63,9 @@ mod tests {
     fn builds_placeholders_in_order() {
         let mut c = Conditions::new();
         assert_eq!(c.where_sql(), "");
-        c.any_of("a IN ({list})", &[]);
+        c.any_of("a IN ({list})", Vec::<String>::new());
         assert_eq!(c.where_sql(), "", "empty list constrains nothing");
-        c.any_of("a IN ({list})", &["x".to_owned(), "y".to_owned()]);
+        c.any_of("a IN ({list})", ["x", "y"]);
         c.push("b > ?", [Value::Integer(3)]);
         assert_eq!(c.where_sql(), " WHERE a IN (?, ?) AND b > ?");
         assert_eq!(
