@@ -24,6 +24,7 @@ pub mod files;
 pub mod guards;
 pub mod http;
 pub mod kms;
+mod kms_identity;
 pub mod lifecycle;
 pub mod limits;
 pub mod listener;
