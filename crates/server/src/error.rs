@@ -2,6 +2,8 @@
 //! the variant ([`ApiError::status`], [`ApiError::code`]); never derived from message text.
 //! 5xx answers carry a generic message; the detail goes to the log only.
 
+pub mod ram;
+
 use axum::http::StatusCode;
 use keywarden_core::lifecycle::Refusal;
 use keywarden_core::model::KeyState;
@@ -107,9 +109,9 @@ pub enum ApiError {
     #[error("The request body was not received in time.")]
     RequestTimeout,
     /// An error of a RAM action (`InvalidParameter.*`, `EntityNotExist.*`, ...): status and
-    /// code come from [`crate::ram::RamError`].
+    /// code come from [`ram::RamError`].
     #[error(transparent)]
-    Ram(crate::ram::RamError),
+    Ram(ram::RamError),
     /// Anything the caller cannot fix; detail is logged, not sent.
     #[error("Internal Failure.")]
     Internal(#[source] Box<dyn std::error::Error + Send + Sync>),

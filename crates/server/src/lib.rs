@@ -26,6 +26,7 @@ pub mod guards;
 pub mod hello;
 pub mod http;
 pub mod kms;
+mod kms_identity;
 pub mod lifecycle;
 pub mod limits;
 pub mod listener;

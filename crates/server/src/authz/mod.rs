@@ -17,8 +17,6 @@
 //!    (`Kms::now`) and the encryption context: explicit Deny wins, then every resource needs an
 //!    Allow, else the call is denied.
 
-mod ram_resources;
-
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -26,8 +24,6 @@ use std::time::Duration;
 
 use keywarden_core::policy::{Policy, RequestContext, evaluate, system_policy};
 use keywarden_store::{KeyStore, POLICY_CUSTOM, POLICY_SYSTEM, PRINCIPAL_USER};
-
-pub use ram_resources::ram_targets;
 
 use crate::cache::TtlCache;
 use crate::caller::Caller;

@@ -1,27 +1,63 @@
 //! The RAM API (product `Ram`, version 2015-05-01) on the same endpoint as KMS: users, their
 //! access keys, custom policies with versions, and policy attachments, so that the official RAM
-//! SDKs manage keywarden unchanged. One file per group of actions; [`dispatch`] maps names to
-//! functions. Authorization happens before (see `crate::authz`); every change that affects a
-//! caller's permissions or credentials invalidates the caches at once.
+//! SDKs manage keywarden unchanged.
+//!
+//! One file per action, named after it, each an [`Operation`](crate::action::Operation): its
+//! typed, validated parameters (`parse`, before authorization: a missing or malformed parameter
+//! is refused without looking at anything stored), the resources it is authorized on
+//! (`targets`), and the run, which looks up what the names refer to (a caller learns what exists
+//! only where it is allowed). [`ACTIONS`] is the table. Every write goes through a method of
+//! [`Kms`] (`crate::kms_identity`) that invalidates the caches it affects (a caller's policies, a
+//! signing credential), so a change applies to the next call at once.
+//!
+//! Helpers: [`params`] (parameter rules), `lookup` (the entities names refer to), `render`
+//! (users, policies, versions and pages as RAM answers them), `key_owner` (the user whose access
+//! keys an action manages).
+//!
+//! The resources of each action (`acs:ram:*:<account>:...`; RAM is global, so the region is
+//! always `*`):
+//!
+//! | action | resources |
+//! |---|---|
+//! | ListUsers | `user/*` |
+//! | ListPolicies | `policy/*` |
+//! | CreateUser, GetUser, DeleteUser, ListPoliciesForUser | `user/<UserName>` |
+//! | UpdateUser | `user/<UserName>`, and `user/<NewUserName>` for a rename |
+//! | CreateAccessKey, ListAccessKeys, UpdateAccessKey, DeleteAccessKey | `user/<UserName>` (the caller's own name when absent: managing one's own keys needs a permission too) |
+//! | AttachPolicyToUser, DetachPolicyFromUser | `user/<UserName>`, `policy/<PolicyName>` |
+//! | the policy and policy-version actions | `policy/<PolicyName>` |
 
-mod access_keys;
-mod attachments;
-pub mod error;
+mod attach_policy_to_user;
+mod create_access_key;
+mod create_policy;
+mod create_policy_version;
+mod create_user;
+mod delete_access_key;
+mod delete_policy;
+mod delete_policy_version;
+mod delete_user;
+mod detach_policy_from_user;
+mod get_policy;
+mod get_policy_version;
+mod get_user;
+mod key_owner;
+mod list_access_keys;
+mod list_policies;
+mod list_policies_for_user;
+mod list_policy_versions;
+mod list_users;
+mod lookup;
 pub mod params;
-mod policies;
-mod policy_versions;
-mod users;
+mod render;
+mod set_default_policy_version;
+mod update_access_key;
+mod update_user;
 
-pub use error::{Problem, RamError};
+pub use crate::error::ram::{Problem, RamError};
 
-use serde_json::{Value, json};
-
-use crate::action::{Action, Body, Call, Operation, Product, Reply};
-use crate::auth::Caller;
+use crate::action::{Action, Product};
 use crate::authz::Target;
-use crate::error::ApiError;
 use crate::kms::Kms;
-use crate::request::ApiRequest;
 
 /// The RAM API version.
 pub const RAM_VERSION: &str = "2015-05-01";
@@ -32,100 +68,33 @@ pub const MAX_ACCESS_KEYS_PER_USER: u64 = 2;
 /// Most versions a custom policy may have (RAM's limit).
 pub const MAX_POLICY_VERSIONS: u64 = 5;
 
+/// This product.
+const RAM: Product = Product::Ram;
+
 /// Every RAM action keywarden implements.
 pub static ACTIONS: &[Action] = &[
-    Action::of::<CreateUser>(),
-    Action::of::<GetUser>(),
-    Action::of::<ListUsers>(),
-    Action::of::<UpdateUser>(),
-    Action::of::<DeleteUser>(),
-    Action::of::<CreateAccessKey>(),
-    Action::of::<ListAccessKeys>(),
-    Action::of::<UpdateAccessKey>(),
-    Action::of::<DeleteAccessKey>(),
-    Action::of::<CreatePolicy>(),
-    Action::of::<GetPolicy>(),
-    Action::of::<ListPolicies>(),
-    Action::of::<DeletePolicy>(),
-    Action::of::<CreatePolicyVersion>(),
-    Action::of::<GetPolicyVersion>(),
-    Action::of::<ListPolicyVersions>(),
-    Action::of::<DeletePolicyVersion>(),
-    Action::of::<SetDefaultPolicyVersion>(),
-    Action::of::<AttachPolicyToUser>(),
-    Action::of::<DetachPolicyFromUser>(),
-    Action::of::<ListPoliciesForUser>(),
+    Action::of::<create_user::CreateUser>(),
+    Action::of::<get_user::GetUser>(),
+    Action::of::<list_users::ListUsers>(),
+    Action::of::<update_user::UpdateUser>(),
+    Action::of::<delete_user::DeleteUser>(),
+    Action::of::<create_access_key::CreateAccessKey>(),
+    Action::of::<list_access_keys::ListAccessKeys>(),
+    Action::of::<update_access_key::UpdateAccessKey>(),
+    Action::of::<delete_access_key::DeleteAccessKey>(),
+    Action::of::<create_policy::CreatePolicy>(),
+    Action::of::<get_policy::GetPolicy>(),
+    Action::of::<list_policies::ListPolicies>(),
+    Action::of::<delete_policy::DeletePolicy>(),
+    Action::of::<create_policy_version::CreatePolicyVersion>(),
+    Action::of::<get_policy_version::GetPolicyVersion>(),
+    Action::of::<list_policy_versions::ListPolicyVersions>(),
+    Action::of::<delete_policy_version::DeletePolicyVersion>(),
+    Action::of::<set_default_policy_version::SetDefaultPolicyVersion>(),
+    Action::of::<attach_policy_to_user::AttachPolicyToUser>(),
+    Action::of::<detach_policy_from_user::DetachPolicyFromUser>(),
+    Action::of::<list_policies_for_user::ListPoliciesForUser>(),
 ];
-
-/// A RAM call before its run: the request and the caller it was authorized for.
-pub struct RamCall {
-    req: ApiRequest,
-    caller: Caller,
-}
-
-/// Declares a RAM action run by `$run(kms, caller, req)` with the resources of
-/// `authz::ram_targets`.
-macro_rules! ram_action {
-    ($ty:ident, $run:path) => {
-        ram_action!($ty, |kms, _caller, req| $run(kms, req));
-    };
-    ($ty:ident, $run:path, caller) => {
-        ram_action!($ty, |kms, caller, req| $run(kms, caller, req));
-    };
-    ($ty:ident, |$k:ident, $c:ident, $r:ident| $call:expr) => {
-        /// The request of the action.
-        pub struct $ty(ApiRequest);
-
-        impl Operation for $ty {
-            const PRODUCT: Product = Product::Ram;
-            const NAME: &'static str = stringify!($ty);
-            type Resolved = RamCall;
-
-            fn parse(req: &ApiRequest) -> Result<Self, ApiError> {
-                Ok($ty(req.clone()))
-            }
-
-            async fn resolve(self, _: &Kms, caller: &Caller) -> Result<RamCall, ApiError> {
-                Ok(RamCall {
-                    req: self.0,
-                    caller: caller.clone(),
-                })
-            }
-
-            fn targets(r: &RamCall, kms: &Kms) -> Vec<Target> {
-                crate::authz::ram_targets(kms, &r.caller, stringify!($ty), &r.req)
-            }
-
-            async fn run(r: RamCall, call: &Call<'_>) -> Result<Reply, ApiError> {
-                let ($k, $c, $r) = (call.kms, call.caller, &r.req);
-                let _ = $c;
-                $call.await.map(Reply::from)
-            }
-        }
-    };
-}
-
-ram_action!(CreateUser, users::create);
-ram_action!(GetUser, users::get);
-ram_action!(ListUsers, users::list);
-ram_action!(UpdateUser, users::update);
-ram_action!(DeleteUser, users::delete);
-ram_action!(CreateAccessKey, access_keys::create, caller);
-ram_action!(ListAccessKeys, access_keys::list, caller);
-ram_action!(UpdateAccessKey, access_keys::update, caller);
-ram_action!(DeleteAccessKey, access_keys::delete, caller);
-ram_action!(CreatePolicy, policies::create);
-ram_action!(GetPolicy, policies::get);
-ram_action!(ListPolicies, policies::list);
-ram_action!(DeletePolicy, policies::delete);
-ram_action!(CreatePolicyVersion, policy_versions::create);
-ram_action!(GetPolicyVersion, policy_versions::get);
-ram_action!(ListPolicyVersions, policy_versions::list);
-ram_action!(DeletePolicyVersion, policy_versions::delete);
-ram_action!(SetDefaultPolicyVersion, policy_versions::set_default);
-ram_action!(AttachPolicyToUser, attachments::attach);
-ram_action!(DetachPolicyFromUser, attachments::detach);
-ram_action!(ListPoliciesForUser, attachments::list_for_user);
 
 /// `acs:ram:*:<account>:user/<name>`.
 pub fn user_arn(kms: &Kms, user_name: &str) -> String {
@@ -137,19 +106,22 @@ pub fn policy_arn(kms: &Kms, policy_name: &str) -> String {
     format!("acs:ram:*:{}:policy/{policy_name}", kms.realm.account)
 }
 
-/// A RAM date (`YYYY-MM-DDThh:mm:ssZ`).
-fn date(unix: i64) -> Value {
-    json!(keywarden_core::dates::format_unix(unix))
+/// The one target of an action on these RAM resources (RAM has no encryption context).
+fn target(resources: Vec<String>) -> Vec<Target> {
+    vec![Target::of(resources)]
 }
 
-/// The list of `items` under `{outer: {inner: [...]}}`, with `IsTruncated` and, when truncated,
-/// the `Marker` of the next page.
-fn paged(outer: &str, inner: &str, items: Vec<Value>, next: Option<String>) -> Body {
-    let mut body = Body::new();
-    body.insert("IsTruncated".into(), json!(next.is_some()));
-    if let Some(marker) = next {
-        body.insert("Marker".into(), json!(marker));
-    }
-    body.insert(outer.into(), json!({ inner: items }));
-    body
+/// The target of an action on the user `user_name` (`*`: every user).
+fn user_target(kms: &Kms, user_name: &str) -> Vec<Target> {
+    target(vec![user_arn(kms, user_name)])
+}
+
+/// The target of an action on the policy `policy_name` (`*`: every policy).
+fn policy_target(kms: &Kms, policy_name: &str) -> Vec<Target> {
+    target(vec![policy_arn(kms, policy_name)])
+}
+
+/// The target of an action on an attachment: `user/<UserName>` and `policy/<PolicyName>`.
+fn attachment_target(kms: &Kms, a: &params::AttachmentRef) -> Vec<Target> {
+    target(vec![user_arn(kms, &a.user), policy_arn(kms, &a.policy)])
 }

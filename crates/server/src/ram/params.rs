@@ -4,8 +4,8 @@
 use keywarden_core::policy::{MAX_POLICY_CHARS, Policy};
 use keywarden_store::{POLICY_CUSTOM, POLICY_SYSTEM};
 
-use super::error::{Problem, RamError};
 use crate::error::ApiError;
+use crate::error::ram::{Problem, RamError};
 use crate::request::ApiRequest;
 
 /// Longest user name.
@@ -52,23 +52,17 @@ pub fn user_name<'r>(req: &'r ApiRequest, field: &'static str) -> Result<&'r str
     Ok(name)
 }
 
-/// `UserName`, or the caller's own name when it is absent (the access-key actions).
-pub fn user_name_or<'r>(req: &'r ApiRequest, caller: &'r str) -> Result<&'r str, ApiError> {
-    match req.optional("UserName") {
-        Some(name) => {
-            check_user_name("UserName", name)?;
-            Ok(name)
-        }
-        None => Ok(caller),
-    }
+/// The optional `UserName` (the access-key actions default it to the caller, in `resolve`).
+pub fn optional_user_name(req: &ApiRequest) -> Result<Option<String>, ApiError> {
+    let Some(name) = req.optional("UserName") else {
+        return Ok(None);
+    };
+    check_user_name("UserName", name)?;
+    Ok(Some(name.to_owned()))
 }
 
 /// An optional free-text parameter of at most `max` characters.
-pub fn text<'r>(
-    req: &'r ApiRequest,
-    field: &'static str,
-    max: usize,
-) -> Result<Option<&'r str>, ApiError> {
+pub fn text(req: &ApiRequest, field: &'static str, max: usize) -> Result<Option<String>, ApiError> {
     let Some(value) = req.param(field) else {
         return Ok(None);
     };
@@ -79,11 +73,11 @@ pub fn text<'r>(
             format!("must have at most {max} characters"),
         ));
     }
-    Ok(Some(value))
+    Ok(Some(value.to_owned()))
 }
 
 /// An optional email address: `local@domain`, no spaces, at most 128 characters.
-pub fn email<'r>(req: &'r ApiRequest, field: &'static str) -> Result<Option<&'r str>, ApiError> {
+pub fn email(req: &ApiRequest, field: &'static str) -> Result<Option<String>, ApiError> {
     let Some(value) = text(req, field, MAX_EMAIL)? else {
         return Ok(None);
     };
@@ -103,10 +97,7 @@ pub fn email<'r>(req: &'r ApiRequest, field: &'static str) -> Result<Option<&'r 
 }
 
 /// An optional mobile phone number: `<country code>-<number>`, digits only (`86-18600008888`).
-pub fn mobile_phone<'r>(
-    req: &'r ApiRequest,
-    field: &'static str,
-) -> Result<Option<&'r str>, ApiError> {
+pub fn mobile_phone(req: &ApiRequest, field: &'static str) -> Result<Option<String>, ApiError> {
     let Some(value) = req.param(field) else {
         return Ok(None);
     };
@@ -122,7 +113,47 @@ pub fn mobile_phone<'r>(
             "must be <country code>-<number>, e.g. 86-18600008888",
         ));
     }
-    Ok(Some(value))
+    Ok(Some(value.to_owned()))
+}
+
+/// A user's profile fields, each optional: display name, mobile phone, email, comments
+/// (validated in that order).
+pub struct Profile {
+    /// The display name.
+    pub display_name: Option<String>,
+    /// The mobile phone number.
+    pub mobile_phone: Option<String>,
+    /// The email address.
+    pub email: Option<String>,
+    /// The comments.
+    pub comments: Option<String>,
+}
+
+/// The parameter names of the profile fields, in [`Profile`]'s order.
+pub type ProfileFields = [&'static str; 4];
+
+/// CreateUser's profile fields.
+pub const PROFILE: ProfileFields = ["DisplayName", "MobilePhone", "Email", "Comments"];
+
+/// UpdateUser's profile fields (the new values).
+pub const NEW_PROFILE: ProfileFields = [
+    "NewDisplayName",
+    "NewMobilePhone",
+    "NewEmail",
+    "NewComments",
+];
+
+impl Profile {
+    /// The profile fields of `req`, named by `fields`.
+    pub fn parse(req: &ApiRequest, fields: ProfileFields) -> Result<Self, ApiError> {
+        let [display_name, phone, mail, comments] = fields;
+        Ok(Profile {
+            display_name: text(req, display_name, MAX_DISPLAY_NAME)?,
+            mobile_phone: mobile_phone(req, phone)?,
+            email: email(req, mail)?,
+            comments: text(req, comments, MAX_COMMENTS)?,
+        })
+    }
 }
 
 /// The required `PolicyName`: 1 to 128 letters, digits and `-`.
@@ -216,6 +247,64 @@ pub fn version_id(req: &ApiRequest) -> Result<&str, ApiError> {
         ));
     }
     Ok(id)
+}
+
+/// A policy named by `PolicyName` and `PolicyType` (validated in that order).
+pub struct PolicyRef {
+    /// `PolicyName`.
+    pub name: String,
+    /// `PolicyType`.
+    pub kind: PolicyType,
+}
+
+impl PolicyRef {
+    /// The policy of `req`.
+    pub fn parse(req: &ApiRequest) -> Result<Self, ApiError> {
+        Ok(PolicyRef {
+            name: policy_name(req)?.to_owned(),
+            kind: policy_type(req)?,
+        })
+    }
+}
+
+/// A version of a custom policy: `PolicyName` and `VersionId` (validated in that order).
+pub struct VersionRef {
+    /// `PolicyName`.
+    pub policy: String,
+    /// `VersionId`.
+    pub version_id: String,
+}
+
+impl VersionRef {
+    /// The version of `req`.
+    pub fn parse(req: &ApiRequest) -> Result<Self, ApiError> {
+        Ok(VersionRef {
+            policy: policy_name(req)?.to_owned(),
+            version_id: version_id(req)?.to_owned(),
+        })
+    }
+}
+
+/// A policy and the user it is (to be) attached to: `PolicyType`, `PolicyName` and `UserName`
+/// (validated in that order).
+pub struct AttachmentRef {
+    /// `PolicyType`.
+    pub kind: PolicyType,
+    /// `PolicyName`.
+    pub policy: String,
+    /// `UserName`.
+    pub user: String,
+}
+
+impl AttachmentRef {
+    /// The attachment of `req`.
+    pub fn parse(req: &ApiRequest) -> Result<Self, ApiError> {
+        Ok(AttachmentRef {
+            kind: policy_type(req)?,
+            policy: policy_name(req)?.to_owned(),
+            user: user_name(req, "UserName")?.to_owned(),
+        })
+    }
 }
 
 /// `Tag` (policy tags) is not supported: refused rather than silently dropped.

@@ -3,7 +3,7 @@
 
 use axum::http::StatusCode;
 
-use crate::error::ApiError;
+use super::ApiError;
 
 /// A parameter problem, as the last part of `InvalidParameter.<Field>.<Problem>`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
