@@ -454,7 +454,8 @@ pub trait KeyStore: Send + Sync + 'static {
 
     /// Records a signature nonce (its digest) until `expires_at` (unix seconds, inclusive).
     /// Returns `false` if the same digest is already recorded and `now <= ` its `expires_at` (a
-    /// replay). Expired nonces may be forgotten.
+    /// replay). Expired nonces may be forgotten, and are within
+    /// `conformance::NONCE_FORGET_WITHIN` seconds after their expiry.
     async fn remember_nonce(
         &self,
         digest: &NonceDigest,
