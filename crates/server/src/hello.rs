@@ -20,7 +20,7 @@ use axum_server::tls_rustls::{RustlsAcceptor, RustlsConfig};
 
 use crate::listener::{BoundedListener, Peer};
 use crate::tls_config::TlsFiles;
-use crate::{LimitsConfig, ServeError, limits, tls, tls_config};
+use crate::{LimitsConfig, ServeError, tls, tls_config};
 
 /// The answer: a GenerateDataKey answer's fields and sizes (a 108-byte blob, a 32-byte key).
 pub const BODY: &str = concat!(
@@ -101,17 +101,7 @@ pub async fn serve_until(
         }
     });
     let app = router().into_make_service_with_connect_info::<SocketAddr>();
-    // The settings of `serve` (crate::listen).
-    let mut server = axum_server::Server::<Peer>::from_listener(listener)
-        .handle(handle)
-        .http1_only()
-        .first_request_timeout(limits.header_timeout);
-    server
-        .http_builder()
-        .http1()
-        .header_read_timeout(limits.header_timeout)
-        .max_buf_size(limits::MAX_HEADER_BYTES)
-        .max_headers(limits::MAX_HEADERS);
+    let server = crate::http_server(listener, handle, &limits);
     match &config.tls {
         Some(files) => {
             let rustls = RustlsConfig::from_config(Arc::new(tls_config::server_config(files)?));

@@ -101,6 +101,26 @@ impl ServeConfig {
     }
 }
 
+/// The HTTP server of `serve` and `bench hello`: HTTP/1.1 only, with bounded request heads and
+/// the header and first-request timeouts (crate::limits).
+pub(crate) fn http_server(
+    listener: BoundedListener,
+    handle: Handle<Peer>,
+    limits: &LimitsConfig,
+) -> axum_server::Server<Peer> {
+    let mut server = axum_server::Server::<Peer>::from_listener(listener)
+        .handle(handle)
+        .http1_only()
+        .first_request_timeout(limits.header_timeout);
+    server
+        .http_builder()
+        .http1()
+        .header_read_timeout(limits.header_timeout)
+        .max_buf_size(limits::MAX_HEADER_BYTES)
+        .max_headers(limits::MAX_HEADERS);
+    server
+}
+
 /// A prepared server: state opened, TLS files ready, not yet listening.
 pub struct Prepared {
     /// Shared state.
@@ -255,17 +275,7 @@ async fn listen(
             on_listening(addr.0);
         }
     });
-    // HTTP/1.1 only, with bounded request heads and timeouts (crate::limits).
-    let mut server = axum_server::Server::<Peer>::from_listener(listener)
-        .handle(handle)
-        .http1_only()
-        .first_request_timeout(limits.header_timeout);
-    server
-        .http_builder()
-        .http1()
-        .header_read_timeout(limits.header_timeout)
-        .max_buf_size(limits::MAX_HEADER_BYTES)
-        .max_headers(limits::MAX_HEADERS);
+    let server = http_server(listener, handle, &limits);
     match &prepared.tls_files {
         Some(files) => {
             let config = RustlsConfig::from_config(Arc::new(tls_config::server_config(files)?));

@@ -1,7 +1,7 @@
 //! GenerateDataKey: a fresh random data key, returned in plaintext and sealed under the key's
 //! primary version. As the service does, the sealed text is the *base64* of the data key, so
 //! Decrypt of the blob returns exactly the `Plaintext` GenerateDataKey returned.
-//! GenerateDataKeyWithoutPlaintext shares [`DataKeyParams`] and [`generate`].
+//! GenerateDataKeyWithoutPlaintext is the same [`DataKey`] operation without the plaintext.
 
 use keywarden_core::context::EncryptionContext;
 use keywarden_core::secret::SecretBytes;
@@ -111,12 +111,20 @@ fn data_key_len(req: &ApiRequest) -> Result<usize, ApiError> {
     }
 }
 
-/// GenerateDataKey.
-pub struct GenerateDataKey(DataKeyParams);
+/// GenerateDataKey (`PLAINTEXT`) and GenerateDataKeyWithoutPlaintext: one operation that
+/// differs only in whether the answer carries the data key.
+pub struct DataKey<const PLAINTEXT: bool>(DataKeyParams);
 
-impl Operation for GenerateDataKey {
+/// GenerateDataKey.
+pub type GenerateDataKey = DataKey<true>;
+
+impl<const PLAINTEXT: bool> Operation for DataKey<PLAINTEXT> {
     const PRODUCT: Product = KMS;
-    const NAME: &'static str = "GenerateDataKey";
+    const NAME: &'static str = if PLAINTEXT {
+        "GenerateDataKey"
+    } else {
+        "GenerateDataKeyWithoutPlaintext"
+    };
     const DRY_RUN: bool = true;
     type Resolved = DataKeyResolved;
 
@@ -137,6 +145,6 @@ impl Operation for GenerateDataKey {
     }
 
     async fn run(r: DataKeyResolved, call: &Call<'_>) -> Result<Reply, ApiError> {
-        generate(r, call, true).await
+        generate(r, call, PLAINTEXT).await
     }
 }
