@@ -38,7 +38,7 @@ async fn serve(args: &BenchHelloArgs) -> anyhow::Result<()> {
     hello::serve_until(
         config,
         move |addr| println!("keywarden bench hello listening on {scheme}://{addr}"),
-        hello::shutdown_signal(),
+        keywarden_server::shutdown_signal(),
     )
     .await?;
     drop(temp);
