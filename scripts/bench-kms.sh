@@ -10,13 +10,14 @@
 # connection counts, notes its memory and stops it. Prints a markdown table (ratio = keywarden
 # req/s / hello req/s at the same transport and connections) and the servers' RSS.
 # The load generator runs on 1 thread (`--threads`, its default) beside the server; set
-# THREADS=2 to give it more. Everything listens on 127.0.0.1 only.
+# THREADS=2 to give it more; CONNS="1 64" and ACTIONS="Decrypt" run a subset. Everything listens on
+# 127.0.0.1 only.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DURATION=${1:-10}
 THREADS=${THREADS:-1}
-CONNS="1 8 64 256"
-ACTIONS="GenerateDataKey Decrypt Encrypt DescribeKey"
+CONNS=${CONNS:-"1 8 64 256"}
+ACTIONS=${ACTIONS:-"GenerateDataKey Decrypt Encrypt DescribeKey"}
 WORK=$(mktemp -d /tmp/keywarden-bench-kms.XXXXXX)
 cargo build --release -p keywarden >&2
 KW="$PWD/target/release/keywarden"

@@ -35,7 +35,8 @@ pub struct ApiRequest {
     pub query_len: usize,
     /// Headers with lower-case names.
     pub headers: Vec<(String, String)>,
-    /// Hex SHA-256 of the body.
+    /// Hex SHA-256 of the body, for the schemes that sign it (ACS3 and ACS4, which come with an
+    /// `Authorization` header); empty otherwise (RPC v1 signs the body's parameters instead).
     pub body_sha256: String,
     /// Peer address, for logs and audit.
     pub peer: Option<std::net::SocketAddr>,
@@ -72,12 +73,17 @@ impl ApiRequest {
                 w.first().copied().unwrap_or_default()
             )));
         }
+        let body_sha256 = if headers.iter().any(|(n, _)| n == "authorization") {
+            keywarden_core::sign::sha256_hex(body)
+        } else {
+            String::new()
+        };
         Ok(Self {
             method: method.to_owned(),
             params,
             query_len,
             headers,
-            body_sha256: keywarden_core::sign::sha256_hex(body),
+            body_sha256,
             peer,
         })
     }
