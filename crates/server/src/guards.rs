@@ -5,7 +5,6 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::FromRef;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::audit::{self, AuditSink};
@@ -73,24 +72,12 @@ impl Guards {
     }
 }
 
-/// The router's state: the KMS and the guards. Handlers extract either part
-/// (`State<Arc<Kms>>`, `State<Guards>`).
+/// The router's state: the KMS and the guards, shared by every call behind one `Arc` (one
+/// reference count per call, not one per part).
 #[derive(Clone)]
 pub struct AppState {
     /// Shared KMS state.
     pub kms: Arc<Kms>,
     /// Audit and limits.
     pub guards: Guards,
-}
-
-impl FromRef<AppState> for Arc<Kms> {
-    fn from_ref(state: &AppState) -> Self {
-        Arc::clone(&state.kms)
-    }
-}
-
-impl FromRef<AppState> for Guards {
-    fn from_ref(state: &AppState) -> Self {
-        state.guards.clone()
-    }
 }

@@ -7,9 +7,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::Router;
-use axum::body::{Body, Bytes};
-use axum::extract::{ConnectInfo, State};
-use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
+use axum::body::{Body, Bytes, HttpBody as _};
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get};
 use serde_json::{Value, json};
@@ -45,7 +45,7 @@ pub fn guarded_router(state: AppState) -> Router {
         .route("/", any(api))
         .route("/health", get(health))
         .fallback(not_found)
-        .with_state(state)
+        .with_state(Arc::new(state))
 }
 
 async fn health() -> Response {
@@ -62,22 +62,15 @@ async fn not_found(method: Method) -> Response {
 }
 
 async fn api(
-    State(kms): State<Arc<Kms>>,
-    State(guards): State<Guards>,
+    State(app): State<Arc<AppState>>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Body,
+    req: Request,
 ) -> Response {
     // The call runs to its end even if the client disconnects (which drops this future) or the
     // shutdown drain cuts the connection: a call that ran is audited. It runs here, on the
     // connection's task (no task hop per call); if this future is dropped first, the rest of
     // the call is handed to a task of its own (`RunsToEnd`).
-    RunsToEnd(Some(Box::pin(answer(
-        kms, guards, peer, method, uri, headers, body,
-    ))))
-    .await
+    RunsToEnd(Some(Box::pin(answer(app, peer, req)))).await
 }
 
 /// A call's future that is never cancelled: polled in place, and spawned to finish on its own
@@ -117,28 +110,22 @@ impl<F: Future<Output = Response> + Send + 'static> Drop for RunsToEnd<F> {
     }
 }
 
-async fn answer(
-    kms: Arc<Kms>,
-    guards: Guards,
-    peer: SocketAddr,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Body,
-) -> Response {
+async fn answer(app: Arc<AppState>, peer: SocketAddr, req: Request) -> Response {
+    let AppState { kms, guards } = &*app;
     let _in_flight = guards.track();
     let started = Instant::now();
     let received_ms = crate::audit::now_ms();
+    let (parts, body) = req.into_parts();
     let mut ex = Exchange::new(new_request_id(), peer);
-    ex.result = match read_body(&method, &headers, body, guards.body_timeout()).await {
+    ex.result = match read_body(&parts.method, &parts.headers, body, guards.body_timeout()).await {
         Ok(bytes) => {
             handle(
-                &kms,
-                &guards,
+                kms,
+                guards,
                 &mut ex,
-                method.as_str(),
-                uri.query(),
-                lower_headers(&headers),
+                parts.method.as_str(),
+                parts.uri.query(),
+                lower_headers(&parts.headers),
                 &bytes,
             )
             .await
@@ -178,6 +165,10 @@ async fn read_body(
     } else {
         MAX_BODY_BYTES
     };
+    if body.is_end_stream() {
+        // Nothing to read (the SDKs send RPC parameters in the query): no timer to arm.
+        return Ok(Bytes::new());
+    }
     let Ok(read) = tokio::time::timeout(timeout, axum::body::to_bytes(body, limit)).await else {
         return Err(ApiError::RequestTimeout);
     };
@@ -235,11 +226,16 @@ async fn handle(
     action.run(kms, caller, origin, &req, &mut ex.facts).await
 }
 
-/// The headers as `(name, value)` pairs; `http` keeps names lower-case already. A value that is
-/// not visible ASCII is left out (no signature scheme can cover it).
+/// The headers the request path reads, as `(name, value)` pairs (`http` keeps names
+/// lower-case). With an `Authorization` header (ACS3, ACS4: they may sign any header) every
+/// header; without one (RPC v1 signs no header) only `content-type` and the `x-acs-*` headers,
+/// which are all that path reads. A value that is not visible ASCII is left out (no signature
+/// scheme can cover it).
 fn lower_headers(headers: &HeaderMap) -> Vec<(String, String)> {
+    let all = headers.contains_key(header::AUTHORIZATION);
     headers
         .iter()
+        .filter(|(n, _)| all || *n == header::CONTENT_TYPE || n.as_str().starts_with("x-acs-"))
         .filter_map(|(n, v)| {
             v.to_str()
                 .ok()

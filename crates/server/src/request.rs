@@ -33,7 +33,8 @@ pub struct ApiRequest {
     pub params: Vec<(String, String)>,
     /// How many of `params` came from the query string (the rest came from a form body).
     pub query_len: usize,
-    /// Headers with lower-case names.
+    /// Headers with lower-case names: every header when the request has `Authorization`, else
+    /// `content-type` and `x-acs-*` (what the RPC v1 path reads).
     pub headers: Vec<(String, String)>,
     /// Hex SHA-256 of the body, for the schemes that sign it (ACS3 and ACS4, which come with an
     /// `Authorization` header); empty otherwise (RPC v1 signs the body's parameters instead).
