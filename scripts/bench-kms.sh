@@ -4,26 +4,31 @@
 #
 #   scripts/bench-kms.sh [DURATION]        seconds per run, default 10 (plus 1 s warm-up)
 #
-# For plain HTTP and for TLS: starts `keywarden bench hello`, runs `bench kms` against it with 1,
-# 8, 64 and 256 connections, stops it; then starts `keywarden serve` on a fresh data dir with the
-# rate limit off, runs each action (GenerateDataKey, Decrypt, Encrypt, DescribeKey) with the same
-# connection counts, notes its memory and stops it. Prints a markdown table (ratio = keywarden
-# req/s / hello req/s at the same transport and connections) and the servers' RSS.
-# The load generator runs on 1 thread (`--threads`, its default) beside the server; set
-# THREADS=2 to give it more; CONNS="1 64" and ACTIONS="Decrypt" run a subset. Everything listens on
-# 127.0.0.1 only.
+# For plain HTTP and for TLS: starts `keywarden bench hello` and `keywarden serve` (a fresh data
+# dir, rate limit off) side by side; for each action (GenerateDataKey, Decrypt, Encrypt,
+# DescribeKey) and connection count (1, 8, 64, 256) runs `bench kms` against hello and then
+# against keywarden, back to back, REPEAT times (default 3). A busy neighbour on a shared
+# machine slows both runs of a pair alike, so each ratio compares like with like. Prints a
+# markdown table of the medians (ratio = keywarden median req/s / hello median req/s at the same
+# transport, action and connections; the range is the slowest and fastest of the repeats) and
+# the servers' RSS at the end.
+# The load generator runs on 1 thread (`--threads`, its default) beside the servers; set
+# THREADS=2 to give it more; CONNS="1 64", ACTIONS="Decrypt" and REPEAT=1 run a subset.
+# Everything listens on 127.0.0.1 only.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DURATION=${1:-10}
 THREADS=${THREADS:-1}
+REPEAT=${REPEAT:-3}
 CONNS=${CONNS:-"1 8 64 256"}
 ACTIONS=${ACTIONS:-"GenerateDataKey Decrypt Encrypt DescribeKey"}
 WORK=$(mktemp -d /tmp/keywarden-bench-kms.XXXXXX)
 cargo build --release -p keywarden >&2
 KW="$PWD/target/release/keywarden"
-PID=
-trap 'if [ -n "$PID" ]; then kill "$PID" 2>/dev/null || true; fi; rm -rf "$WORK"' EXIT
+PIDS=()
+trap 'for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$WORK"' EXIT
 : > "$WORK/rows"
+: > "$WORK/rss"
 
 # wait_for FILE PATTERN: until FILE holds a line matching PATTERN (10 s at most).
 wait_for() {
@@ -31,7 +36,10 @@ wait_for() {
   echo "timed out waiting for '$2' in $1" >&2; cat "$1" >&2; exit 1
 }
 
-stop() { kill "$PID"; wait "$PID" 2>/dev/null || true; PID=; }
+stop_all() {
+  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done
+  PIDS=()
+}
 
 # run TARGET TRANSPORT ACTION CONNS keywarden-args...: one bench, one row of figures.
 run() {
@@ -53,50 +61,74 @@ EOF
 }
 
 for transport in http https; do
-  # The baseline: any credentials, no set-up calls, one action (hello ignores it).
+  # The baseline: any credentials, no set-up calls (hello ignores the action).
   "$KW" bench hello $([ "$transport" = https ] && echo --tls --cert-dir "$WORK/hello-certs") \
     > "$WORK/hello.out" 2> "$WORK/hello.log" &
-  PID=$!
+  PIDS+=($!)
   wait_for "$WORK/hello.out" "listening on"
   ep=$(sed -n 's/.*listening on //p' "$WORK/hello.out")
   hello_args=(--endpoint "$ep" --access-key-id bench --access-key-secret bench)
   [ "$transport" = https ] && hello_args+=(--ca-file "$WORK/hello-certs/tls/ca.pem")
-  for c in $CONNS; do
-    KEYWARDEN_CONFIG="$WORK/none.json" run hello "$transport" GenerateDataKey "$c" "${hello_args[@]}"
-  done
-  stop
 
   # keywarden itself, on a fresh data dir, its profile in the same directory.
   dir="$WORK/serve-$transport"
   mkdir -p "$dir"
-  export KEYWARDEN_CONFIG="$dir/config.json"
-  KEYWARDEN_LOG=warn "$KW" serve --data-dir "$dir/data" --listen 127.0.0.1:0 --rate-limit 0 \
-    $([ "$transport" = http ] && echo --no-tls) > "$dir/serve.out" 2> "$dir/serve.log" &
-  PID=$!
+  KEYWARDEN_LOG=warn KEYWARDEN_CONFIG="$dir/config.json" "$KW" serve --data-dir "$dir/data" \
+    --listen 127.0.0.1:0 --rate-limit 0 $([ "$transport" = http ] && echo --no-tls) \
+    > "$dir/serve.out" 2> "$dir/serve.log" &
+  serve_pid=$!
+  PIDS+=($serve_pid)
   wait_for "$dir/serve.out" "listening on"
-  wait_for "$KEYWARDEN_CONFIG" "127.0.0.1"
+  wait_for "$dir/config.json" "127.0.0.1"
+
   for action in $ACTIONS; do
-    for c in $CONNS; do run keywarden "$transport" "$action" "$c"; done
+    for c in $CONNS; do
+      for _ in $(seq "$REPEAT"); do
+        KEYWARDEN_CONFIG="$WORK/none.json" run hello "$transport" "$action" "$c" "${hello_args[@]}"
+        KEYWARDEN_CONFIG="$dir/config.json" run keywarden "$transport" "$action" "$c"
+      done
+    done
   done
-  grep -E '^Vm(HWM|RSS)' "/proc/$PID/status" | tr -s ' \t' ' ' | paste -sd ' ' |
+  grep -E '^Vm(HWM|RSS)' "/proc/$serve_pid/status" | tr -s ' \t' ' ' | paste -sd ' ' |
     sed "s/^/keywarden serve ($transport) after the runs: /" >> "$WORK/rss"
-  stop
-  unset KEYWARDEN_CONFIG
+  stop_all
 done
 
-echo "bench kms, ${DURATION} s per run after 1 s warm-up, load generator on ${THREADS} thread(s), $(nproc) CPUs"
+echo "bench kms, ${DURATION} s per run after 1 s warm-up, median of ${REPEAT} interleaved runs," \
+  "load generator on ${THREADS} thread(s), $(nproc) CPUs"
 echo
 python3 - "$WORK/rows" <<'EOF'
-import sys
-rows = [l.split() for l in open(sys.argv[1])]
-hello = {(r[1], r[3]): float(r[4]) for r in rows if r[0] == "hello"}
-print("| target | action | transport | connections | req/s | p50 ms | p99 ms | vs hello | errors |")
-print("|---|---|---|---:|---:|---:|---:|---:|---:|")
-for target, transport, action, conns, rate, p50, p99, errors in rows:
-    base = hello.get((transport, conns))
-    ratio = f"{float(rate) / base:.2f}" if target == "keywarden" and base else ""
-    shown = "-" if target == "hello" else action
-    print(f"| {target} | {shown} | {transport} | {conns} | {float(rate):.0f} | {float(p50):.3f} | {float(p99):.3f} | {ratio} | {errors} |")
+import statistics, sys
+from collections import defaultdict
+
+runs = defaultdict(list)
+order = []
+for line in open(sys.argv[1]):
+    target, transport, action, conns, rate, p50, p99, errors = line.split()
+    key = (target, transport, action, conns)
+    if key not in runs:
+        order.append(key)
+    runs[key].append((float(rate), float(p50), float(p99), errors))
+
+def median_run(key):
+    """The run with the median rate (its p50 and p99 with it); the rates' range."""
+    rs = sorted(runs[key])
+    mid = rs[(len(rs) - 1) // 2]
+    errors = sum(int(e) for *_, e in rs if e.isdigit())
+    bad = any(not e.isdigit() for *_, e in rs)
+    return mid, rs[0][0], rs[-1][0], "no-result" if bad else str(errors)
+
+print("| transport | action | connections | hello req/s | keywarden req/s (range) | vs hello | p50 ms | p99 ms | hello p99 ms | errors |")
+print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+for key in order:
+    target, transport, action, conns = key
+    if target != "keywarden":
+        continue
+    (rate, p50, p99, _), lo, hi, errors = median_run(key)
+    (hrate, _, hp99, _), _, _, herrors = median_run(("hello", transport, action, conns))
+    ratio = f"{rate / hrate:.2f}" if hrate else ""
+    print(f"| {transport} | {action} | {conns} | {hrate:.0f} | {rate:.0f} ({lo:.0f}–{hi:.0f}) | {ratio} "
+          f"| {p50:.3f} | {p99:.3f} | {hp99:.3f} | {errors} (hello {herrors}) |")
 EOF
 echo
 cat "$WORK/rss"

@@ -9,8 +9,9 @@
 //! ([`AuditOptions::queue`] records): handing over waits only while the queue is full, so an
 //! audit store that falls behind slows the API down instead of losing records. The writer task
 //! takes whatever is queued (up to [`AuditOptions::max_batch`]) and appends it in one store
-//! transaction, one fsync: while one batch commits the next one gathers, so the cost per call
-//! falls as load rises. A failed append is retried (with backoff, logged as an error) and never
+//! transaction, one fsync: while one batch commits the next one gathers (and after a small
+//! batch the writer waits [`AuditOptions::gather`] first), so the cost per call falls as load
+//! rises; calls never wait for a commit, only for room in the queue. A failed append is retried (with backoff, logged as an error) and never
 //! skipped; meanwhile the queue fills and calls wait: the API stops rather than run unaudited.
 //!
 //! # What is guaranteed
@@ -19,13 +20,14 @@
 //! - Graceful shutdown (SIGTERM, Ctrl-C) stores every queued record before the process exits
 //!   ([`AuditWriter::finish`]) and logs the final head.
 //! - A crash or SIGKILL loses the records still queued or in the uncommitted batch: calls
-//!   answered in the last moments (normally a few milliseconds; at most
+//!   answered in the last moments (normally a few milliseconds: one gather pause,
+//!   [`AuditOptions::gather`], and one commit; at most
 //!   `queue + max_batch` calls). Records that were committed survive (SQLite
 //!   `synchronous=FULL`).
-//! - A call runs to its end in its own task even when its client disconnects or the shutdown
-//!   drain (10 s) cuts its connection, so a call that ran is recorded; shutdown waits up to 10 s
-//!   more for such calls before it closes the trail (and logs an error if any is left). A call
-//!   whose task panicked (a bug) has no record; the failure is logged.
+//! - A call runs to its end even when its client disconnects or the shutdown drain (10 s) cuts
+//!   its connection (the rest of it then runs on a task of its own, `http::RunsToEnd`), so a
+//!   call that ran is recorded; shutdown waits up to 10 s more for such calls before it closes
+//!   the trail (and logs an error if any is left). A call that panicked (a bug) has no record.
 //!
 //! # Head anchoring
 //!

@@ -74,7 +74,8 @@ async fn api(
 }
 
 /// A call's future that is never cancelled: polled in place, and spawned to finish on its own
-/// if dropped before it completes.
+/// if dropped before it completes. A panic in the call (a bug) answers 500 and is logged; the
+/// connection and the server carry on.
 struct RunsToEnd<F: Future<Output = Response> + Send + 'static>(Option<std::pin::Pin<Box<F>>>);
 
 impl<F: Future<Output = Response> + Send + 'static> Future for RunsToEnd<F> {
@@ -91,7 +92,17 @@ impl<F: Future<Output = Response> + Send + 'static> Future for RunsToEnd<F> {
                 &new_request_id(),
             ));
         };
-        let out = call.as_mut().poll(cx);
+        let polled =
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| call.as_mut().poll(cx)));
+        let out = polled.unwrap_or_else(|_| {
+            // A bug: the call is abandoned (no record), the client gets a 500, the log says so.
+            let request_id = new_request_id();
+            tracing::error!(request_id, "API call panicked");
+            std::task::Poll::Ready(error_response(
+                &ApiError::internal(std::io::Error::other("the call panicked")),
+                &request_id,
+            ))
+        });
         if out.is_ready() {
             self.0 = None;
         }
@@ -343,6 +354,21 @@ mod tests {
             StatusCode::ACCEPTED.into_response()
         })));
         assert_eq!(call.await.status(), StatusCode::ACCEPTED);
+    }
+
+    #[tokio::test]
+    async fn a_call_that_panics_answers_500() {
+        let call = RunsToEnd(Some(Box::pin(async {
+            let v: Vec<u8> = Vec::new();
+            // An out-of-bounds index: the kind of bug this guards against.
+            #[allow(clippy::indexing_slicing)]
+            let byte = v[std::hint::black_box(3)];
+            StatusCode::from_u16(u16::from(byte) + 200)
+                .unwrap()
+                .into_response()
+        })));
+        let resp = call.await;
+        assert_eq!(resp.status(), StatusCode::INTERNAL_SERVER_ERROR);
     }
 
     /// Polls `fut` once: its output if it was ready.
