@@ -10,8 +10,9 @@
 # against keywarden, back to back, REPEAT times (default 3). A busy neighbour on a shared
 # machine slows both runs of a pair alike, so each ratio compares like with like. Prints a
 # markdown table of the medians (ratio = keywarden median req/s / hello median req/s at the same
-# transport, action and connections; the range is the slowest and fastest of the repeats) and
-# the servers' RSS at the end.
+# transport, action and connections; the range is the slowest and fastest of the repeats; steal is
+# the share of CPU time the hypervisor took during the keywarden / hello run shown) and the
+# servers' RSS at the end.
 # The load generator runs on 1 thread (`--threads`, its default) beside the servers; set
 # THREADS=2 to give it more; CONNS="1 64", ACTIONS="Decrypt" and REPEAT=1 run a subset.
 # Everything listens on 127.0.0.1 only.
@@ -46,16 +47,23 @@ run() {
   local target=$1 transport=$2 action=$3 conns=$4 rc=0 setup=(); shift 4
   # hello answers without checking anything: no set-up calls (CreateKey, a blob) to make.
   [ "$target" = hello ] && setup=(--no-setup)
+  local before after
+  before=$(grep '^cpu ' /proc/stat)
   "$KW" "$@" bench kms --action "$action" --connections "$conns" --duration "$DURATION" \
     --warmup 1 --threads "$THREADS" "${setup[@]}" --json > "$WORK/out.json" 2> "$WORK/err" || rc=$?
-  python3 - "$target" "$transport" "$action" "$conns" "$WORK/out.json" >> "$WORK/rows" <<'EOF'
+  after=$(grep '^cpu ' /proc/stat)
+  python3 - "$target" "$transport" "$action" "$conns" "$WORK/out.json" "$before" "$after" \
+    >> "$WORK/rows" <<'EOF'
 import json, sys
-target, transport, action, conns, path = sys.argv[1:]
+target, transport, action, conns, path, before, after = sys.argv[1:]
+# The share of CPU time the hypervisor gave to others during the run (the 8th /proc/stat field).
+ticks = [int(b) - int(a) for a, b in zip(before.split()[1:9], after.split()[1:9])]
+steal = 100 * ticks[7] / max(1, sum(ticks))
 try:
     v = json.load(open(path))
-    print(target, transport, action, conns, v["ReqPerSec"], v["P50Ms"], v["P99Ms"], v["Non200"] + v["Failed"])
+    print(target, transport, action, conns, v["ReqPerSec"], v["P50Ms"], v["P99Ms"], v["Non200"] + v["Failed"], f"{steal:.0f}")
 except ValueError:
-    print(target, transport, action, conns, 0, 0, 0, "no-result")
+    print(target, transport, action, conns, 0, 0, 0, "no-result", f"{steal:.0f}")
 EOF
   if [ "$rc" != 0 ]; then echo "$target $transport $action $conns: exit $rc: $(head -c 300 "$WORK/err")" >&2; fi
 }
@@ -104,31 +112,31 @@ from collections import defaultdict
 runs = defaultdict(list)
 order = []
 for line in open(sys.argv[1]):
-    target, transport, action, conns, rate, p50, p99, errors = line.split()
+    target, transport, action, conns, rate, p50, p99, errors, steal = line.split()
     key = (target, transport, action, conns)
     if key not in runs:
         order.append(key)
-    runs[key].append((float(rate), float(p50), float(p99), errors))
+    runs[key].append((float(rate), float(p50), float(p99), errors, steal))
 
 def median_run(key):
     """The run with the median rate (its p50 and p99 with it); the rates' range."""
     rs = sorted(runs[key])
     mid = rs[(len(rs) - 1) // 2]
-    errors = sum(int(e) for *_, e in rs if e.isdigit())
-    bad = any(not e.isdigit() for *_, e in rs)
+    errors = sum(int(e) for *_, e, _ in rs if e.isdigit())
+    bad = any(not e.isdigit() for *_, e, _ in rs)
     return mid, rs[0][0], rs[-1][0], "no-result" if bad else str(errors)
 
-print("| transport | action | connections | hello req/s | keywarden req/s (range) | vs hello | p50 ms | p99 ms | hello p99 ms | errors |")
-print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+print("| transport | action | connections | hello req/s | keywarden req/s (range) | vs hello | p50 ms | p99 ms | hello p99 ms | steal % | errors |")
+print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
 for key in order:
     target, transport, action, conns = key
     if target != "keywarden":
         continue
-    (rate, p50, p99, _), lo, hi, errors = median_run(key)
-    (hrate, _, hp99, _), _, _, herrors = median_run(("hello", transport, action, conns))
+    (rate, p50, p99, _, steal), lo, hi, errors = median_run(key)
+    (hrate, _, hp99, _, hsteal), _, _, herrors = median_run(("hello", transport, action, conns))
     ratio = f"{rate / hrate:.2f}" if hrate else ""
     print(f"| {transport} | {action} | {conns} | {hrate:.0f} | {rate:.0f} ({lo:.0f}–{hi:.0f}) | {ratio} "
-          f"| {p50:.3f} | {p99:.3f} | {hp99:.3f} | {errors} (hello {herrors}) |")
+          f"| {p50:.3f} | {p99:.3f} | {hp99:.3f} | {steal} / {hsteal} | {errors} (hello {herrors}) |")
 EOF
 echo
 cat "$WORK/rss"

@@ -133,6 +133,16 @@ wire_enum!(
     }
 );
 
+wire_enum!(
+    /// Whether a RAM access key may sign requests.
+    AccessKeyStatus {
+        /// Signs requests.
+        Active = "Active",
+        /// Kept, but every request it signs is refused.
+        Inactive = "Inactive",
+    }
+);
+
 /// How a request names a key: by id, by alias, or by ARN.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum KeyRef {

@@ -8,6 +8,7 @@
 //! parameters (a disagreeing `x-acs-action`/`x-acs-version` header is refused), ACS3/ACS4 must
 //! sign the routing and freshness headers ([`MUST_SIGN`]).
 
+use keywarden_core::model::AccessKeyStatus;
 use keywarden_core::sign::{self, Authorization, SignedRequest, acs3, acs4, rpc_v1};
 
 use keywarden_store::NonceDigest;
@@ -67,7 +68,7 @@ enum Scheme {
 /// Checks the claim's signature, timestamp and nonce; the caller.
 pub async fn authenticate(kms: &Kms, req: &ApiRequest, claim: &Claim) -> Result<Caller, ApiError> {
     let cred = kms.credential(&claim.access_key_id).await?;
-    if cred.record.status != "Active" {
+    if cred.record.status != AccessKeyStatus::Active {
         return Err(ApiError::AccessKeyInactive);
     }
     verify_signature(req, claim, cred.secret.expose_secret())?;

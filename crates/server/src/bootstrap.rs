@@ -192,7 +192,7 @@ async fn admin_credentials(kms: &Kms, path: &Path) -> Result<(), BootstrapError>
             let record = AccessKeyRecord {
                 access_key_id: creds.access_key_id.clone(),
                 sealed_secret: sealed,
-                status: "Active".into(),
+                status: keywarden_core::model::AccessKeyStatus::Active,
                 user_name: ADMIN_USER.into(),
                 creation_date: kms.now(),
             };

@@ -4,9 +4,16 @@
 //!
 //! Values are `Arc`s: readers clone a pointer under a read lock and never block each other.
 //! When the map is full it is cleared (simple, bounded, and correct: a miss only costs a read).
+//!
+//! A miss is filled in two steps: [`TtlCache::ticket`] before reading the store, then
+//! [`TtlCache::fill`] with what was read. A fill is dropped when any entry was invalidated in
+//! between (the value read may predate that change): otherwise a reader that read the old
+//! value just before a writer's invalidation would cache it just after, and the cache would
+//! serve the old value for a whole TTL.
 
 use std::collections::HashMap;
 use std::hash::Hash;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
@@ -15,7 +22,14 @@ pub struct TtlCache<K, V> {
     map: RwLock<HashMap<K, (Instant, Arc<V>)>>,
     ttl: Duration,
     capacity: usize,
+    /// Invalidations so far (changed under the write lock).
+    generation: AtomicU64,
 }
+
+/// Taken before a store read whose result goes to [`TtlCache::fill`].
+#[derive(Debug, Clone, Copy)]
+#[must_use = "a ticket is for filling the cache"]
+pub struct Ticket(u64);
 
 impl<K: Eq + Hash + Clone, V> TtlCache<K, V> {
     /// A cache whose entries live `ttl` and that holds at most `capacity` entries.
@@ -24,6 +38,7 @@ impl<K: Eq + Hash + Clone, V> TtlCache<K, V> {
             map: RwLock::new(HashMap::new()),
             ttl,
             capacity,
+            generation: AtomicU64::new(0),
         }
     }
 
@@ -34,9 +49,18 @@ impl<K: Eq + Hash + Clone, V> TtlCache<K, V> {
         (at.elapsed() < self.ttl).then(|| Arc::clone(v))
     }
 
-    /// Stores `value` for `key`.
-    pub fn insert(&self, key: K, value: Arc<V>) {
+    /// A ticket for filling the cache with a value about to be read.
+    pub fn ticket(&self) -> Ticket {
+        Ticket(self.generation.load(Ordering::Acquire))
+    }
+
+    /// Stores `value` (read after `ticket` was taken) for `key`, unless an invalidation
+    /// happened since: then the value is used by its reader only, never cached.
+    pub fn fill(&self, ticket: Ticket, key: K, value: Arc<V>) {
         if let Ok(mut map) = self.map.write() {
+            if self.generation.load(Ordering::Acquire) != ticket.0 {
+                return;
+            }
             if map.len() >= self.capacity {
                 map.clear();
             }
@@ -47,6 +71,7 @@ impl<K: Eq + Hash + Clone, V> TtlCache<K, V> {
     /// Drops the entry for `key`.
     pub fn remove(&self, key: &K) {
         if let Ok(mut map) = self.map.write() {
+            self.generation.fetch_add(1, Ordering::AcqRel);
             map.remove(key);
         }
     }
@@ -54,6 +79,7 @@ impl<K: Eq + Hash + Clone, V> TtlCache<K, V> {
     /// Drops every entry matching `pred`.
     pub fn remove_where(&self, pred: impl Fn(&K, &V) -> bool) {
         if let Ok(mut map) = self.map.write() {
+            self.generation.fetch_add(1, Ordering::AcqRel);
             map.retain(|k, (_, v)| !pred(k, v));
         }
     }
@@ -66,16 +92,34 @@ mod tests {
     #[test]
     fn expiry_invalidation_and_capacity() {
         let c: TtlCache<u32, u32> = TtlCache::new(Duration::from_millis(50), 2);
-        c.insert(1, Arc::new(10));
+        c.fill(c.ticket(), 1, Arc::new(10));
         assert_eq!(c.get(&1).as_deref(), Some(&10));
         c.remove(&1);
         assert!(c.get(&1).is_none());
-        c.insert(1, Arc::new(10));
-        c.insert(2, Arc::new(20));
-        c.insert(3, Arc::new(30));
+        c.fill(c.ticket(), 1, Arc::new(10));
+        c.fill(c.ticket(), 2, Arc::new(20));
+        c.fill(c.ticket(), 3, Arc::new(30));
         assert!(c.get(&1).is_none(), "cleared when full");
         assert_eq!(c.get(&3).as_deref(), Some(&30));
         std::thread::sleep(Duration::from_millis(60));
         assert!(c.get(&3).is_none(), "expired");
+    }
+
+    #[test]
+    fn a_value_read_before_an_invalidation_is_not_cached() {
+        let c: TtlCache<&str, &str> = TtlCache::new(Duration::from_secs(60), 10);
+        // A reader misses and reads the old value; a writer changes it and invalidates; the
+        // reader's fill arrives last.
+        let ticket = c.ticket();
+        c.remove(&"alias/x");
+        c.fill(ticket, "alias/x", Arc::new("old key"));
+        assert!(c.get(&"alias/x").is_none(), "the old value was cached");
+        // Any invalidation counts (remove_where too), and a fresh ticket fills.
+        let ticket = c.ticket();
+        c.remove_where(|_, _| false);
+        c.fill(ticket, "alias/x", Arc::new("old key"));
+        assert!(c.get(&"alias/x").is_none());
+        c.fill(c.ticket(), "alias/x", Arc::new("new key"));
+        assert_eq!(c.get(&"alias/x").as_deref(), Some(&"new key"));
     }
 }

@@ -158,13 +158,14 @@ impl Kms {
         if let Some(k) = self.keys.get(&key_id.to_owned()) {
             return Ok(k);
         }
+        let ticket = self.keys.ticket();
         let rec = self
             .store
             .get_key(key_id)
             .await?
             .ok_or(ApiError::KeyNotFound)?;
         let rec = Arc::new(rec);
-        self.keys.insert(key_id.to_owned(), Arc::clone(&rec));
+        self.keys.fill(ticket, key_id.to_owned(), Arc::clone(&rec));
         Ok(rec)
     }
 
@@ -173,13 +174,14 @@ impl Kms {
         if let Some(id) = self.aliases.get(&name.to_owned()) {
             return Ok(id.as_ref().clone());
         }
+        let ticket = self.aliases.ticket();
         let alias = self
             .store
             .get_alias(name)
             .await?
             .ok_or(ApiError::AliasNotFound)?;
         self.aliases
-            .insert(name.to_owned(), Arc::new(alias.key_id.clone()));
+            .fill(ticket, name.to_owned(), Arc::new(alias.key_id.clone()));
         Ok(alias.key_id)
     }
 
@@ -277,6 +279,7 @@ impl Kms {
         if let Some(v) = self.versions.get(&version_id.to_owned()) {
             return Ok(v);
         }
+        let ticket = self.versions.ticket();
         let rec = self
             .store
             .get_version(version_id)
@@ -298,7 +301,8 @@ impl Kms {
             version_id: rec.version_id,
             cipher,
         });
-        self.versions.insert(version_id.to_owned(), Arc::clone(&v));
+        self.versions
+            .fill(ticket, version_id.to_owned(), Arc::clone(&v));
         Ok(v)
     }
 
@@ -331,6 +335,7 @@ impl Kms {
         if let Some(c) = self.credentials.get(&access_key_id.to_owned()) {
             return Ok(c);
         }
+        let ticket = self.credentials.ticket();
         let record = self
             .store
             .get_access_key(access_key_id)
@@ -347,7 +352,7 @@ impl Kms {
             secret: SecretString::new(secret),
         });
         self.credentials
-            .insert(access_key_id.to_owned(), Arc::clone(&cred));
+            .fill(ticket, access_key_id.to_owned(), Arc::clone(&cred));
         Ok(cred)
     }
 

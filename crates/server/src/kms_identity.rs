@@ -6,6 +6,7 @@
 //! within the cache TTL. Each method says what it forgets. Store errors come back with the RAM
 //! codes (`EntityNotExist.*`, `EntityAlreadyExists.*`, `DeleteConflict.*`, `LimitExceeded.*`).
 
+use keywarden_core::model::AccessKeyStatus;
 use keywarden_store::{
     AccessKeyRecord, AttachmentRecord, POLICY_CUSTOM, PRINCIPAL_USER, PolicyRecord,
     PolicyVersionRecord, StoreError, UserRecord, VersionOptions,
@@ -91,7 +92,11 @@ impl Kms {
 
     /// Sets an access key's status (`Active`, `Inactive`). Forgets its cached credential, so
     /// the status applies to the key's next call.
-    pub async fn set_access_key_status(&self, id: &str, status: &str) -> Result<(), ApiError> {
+    pub async fn set_access_key_status(
+        &self,
+        id: &str,
+        status: AccessKeyStatus,
+    ) -> Result<(), ApiError> {
         self.store
             .set_access_key_status(id, status)
             .await

@@ -340,7 +340,10 @@ async fn access_key_changes_reach_the_credential_cache() {
     let kms = &w.node.kms;
     let cred = kms.credential(&id).await.unwrap();
     assert_eq!(cred.secret.expose_secret(), secret);
-    assert_eq!(cred.record.status, "Active");
+    assert_eq!(
+        cred.record.status,
+        keywarden_core::model::AccessKeyStatus::Active
+    );
     assert_eq!(cred.record.user_name, "carol");
     let update = [
         ("UserName", "carol"),
@@ -348,8 +351,12 @@ async fn access_key_changes_reach_the_credential_cache() {
         ("Status", "Inactive"),
     ];
     w.ram_ok("UpdateAccessKey", &update).await;
-    let status = kms.credential(&id).await.unwrap().record.status.clone();
-    assert_eq!(status, "Inactive", "at once");
+    let status = kms.credential(&id).await.unwrap().record.status;
+    assert_eq!(
+        status,
+        keywarden_core::model::AccessKeyStatus::Inactive,
+        "at once"
+    );
     w.ram_ok(
         "UpdateUser",
         &[("UserName", "carol"), ("NewUserName", "caroline")],

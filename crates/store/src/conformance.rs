@@ -14,7 +14,7 @@ use std::future::Future;
 use std::sync::Arc;
 
 use keywarden_core::model::{
-    AutomaticRotation, KeySpec, KeyState, KeyUsage, Origin, ProtectionLevel,
+    AccessKeyStatus, AutomaticRotation, KeySpec, KeyState, KeyUsage, Origin, ProtectionLevel,
 };
 use tokio::task::JoinSet;
 
@@ -400,7 +400,7 @@ pub async fn access_keys_upsert<S: KeyStore>(store: &S) -> StoreResult<()> {
     let active = AccessKeyRecord {
         access_key_id: "LTAIexample1".to_owned(),
         sealed_secret: vec![0, 1, 0xfe, 0xff],
-        status: "Active".to_owned(),
+        status: AccessKeyStatus::Active,
         user_name: "alice".to_owned(),
         creation_date: 1_000,
     };
@@ -417,7 +417,7 @@ pub async fn access_keys_upsert<S: KeyStore>(store: &S) -> StoreResult<()> {
     };
     store.put_access_key(&other).await?;
     let inactive = AccessKeyRecord {
-        status: "Inactive".to_owned(),
+        status: AccessKeyStatus::Inactive,
         sealed_secret: vec![9, 9, 9],
         ..active
     };

@@ -11,7 +11,7 @@
 
 use async_trait::async_trait;
 use keywarden_core::model::{
-    AutomaticRotation, KeySpec, KeyState, KeyUsage, Origin, ProtectionLevel,
+    AccessKeyStatus, AutomaticRotation, KeySpec, KeyState, KeyUsage, Origin, ProtectionLevel,
 };
 
 pub mod audit;
@@ -229,8 +229,8 @@ pub struct AccessKeyRecord {
     pub access_key_id: String,
     /// `RootKey::seal(access_key_aad(id), secret)`.
     pub sealed_secret: Vec<u8>,
-    /// `Active` or `Inactive`.
-    pub status: String,
+    /// Whether it may sign requests.
+    pub status: AccessKeyStatus,
     /// The user it belongs to.
     pub user_name: String,
     /// Unix seconds.
@@ -361,8 +361,12 @@ pub trait KeyStore: Send + Sync + 'static {
     /// A user's access keys, oldest first.
     async fn list_access_keys(&self, user_name: &str) -> StoreResult<Vec<AccessKeyRecord>>;
 
-    /// Sets an access key's status (`Active`, `Inactive`). `NotFound` if absent.
-    async fn set_access_key_status(&self, access_key_id: &str, status: &str) -> StoreResult<()>;
+    /// Sets an access key's status. `NotFound` if absent.
+    async fn set_access_key_status(
+        &self,
+        access_key_id: &str,
+        status: AccessKeyStatus,
+    ) -> StoreResult<()>;
 
     /// Deletes an access key. `NotFound` if absent.
     async fn delete_access_key(&self, access_key_id: &str) -> StoreResult<()>;

@@ -44,6 +44,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use keywarden_core::model::AccessKeyStatus;
 use rusqlite::{Connection, Params};
 
 pub use self::audit::AuditLogReader;
@@ -328,10 +329,14 @@ impl KeyStore for SqliteStore {
             .await
     }
 
-    async fn set_access_key_status(&self, access_key_id: &str, status: &str) -> StoreResult<()> {
-        let (id, status) = (access_key_id.to_owned(), status.to_owned());
+    async fn set_access_key_status(
+        &self,
+        access_key_id: &str,
+        status: AccessKeyStatus,
+    ) -> StoreResult<()> {
+        let id = access_key_id.to_owned();
         self.pool
-            .write(move |conn| access_keys::set_status(conn, &id, &status))
+            .write(move |conn| access_keys::set_status(conn, &id, status))
             .await
     }
 

@@ -156,7 +156,7 @@ fn access_key() -> AccessKeyRecord {
     AccessKeyRecord {
         access_key_id: "LTAIexample".to_owned(),
         sealed_secret: vec![1, 2, 3],
-        status: "Active".to_owned(),
+        status: keywarden_core::model::AccessKeyStatus::Active,
         user_name: "alice".to_owned(),
         creation_date: 1_000,
     }
@@ -568,5 +568,37 @@ async fn destroyed_material_leaves_no_bytes_on_disk() -> TestResult {
         contains(&after, &marker(3)),
         "the other key's material must stay"
     );
+    Ok(())
+}
+
+/// An access key row whose status names no `AccessKeyStatus` (written behind keywarden's back)
+/// fails to read with `Backend` naming the row, the column and the value: it is never taken for
+/// `Active` or `Inactive`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unknown_access_key_status_is_a_backend_error() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let store = open_in(&dir).await?;
+    store.put_access_key(&access_key()).await?;
+    let changed = rusqlite::Connection::open(store.path())?.execute(
+        "UPDATE access_keys SET status = 'active' WHERE access_key_id = 'LTAIexample'",
+        [],
+    )?;
+    assert_eq!(changed, 1);
+    for (read, result) in [
+        ("get", store.get_access_key("LTAIexample").await.map(drop)),
+        ("list", store.list_access_keys("alice").await.map(drop)),
+    ] {
+        match result {
+            Err(StoreError::Backend(source)) => {
+                let error = source.downcast_ref::<SqliteStoreError>();
+                assert!(
+                    matches!(error, Some(SqliteStoreError::UnknownWireValue { key_id, column, value })
+                        if key_id == "LTAIexample" && *column == "status" && value == "active"),
+                    "{read}: {error:?}"
+                );
+            }
+            other => panic!("{read}: an unknown status must be Backend, got {other:?}"),
+        }
+    }
     Ok(())
 }

@@ -19,7 +19,7 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use keywarden_core::policy::{Policy, RequestContext, evaluate, system_policy};
@@ -53,7 +53,6 @@ impl Target {
 /// The caller's effective policies, cached per user.
 pub struct Authz {
     policies: TtlCache<String, Vec<Policy>>,
-    generation: AtomicU64,
     secure_transport: AtomicBool,
 }
 
@@ -62,7 +61,6 @@ impl Authz {
     pub fn new(ttl: Duration) -> Self {
         Self {
             policies: TtlCache::new(ttl, 10_000),
-            generation: AtomicU64::new(0),
             secure_transport: AtomicBool::new(false),
         }
     }
@@ -74,14 +72,12 @@ impl Authz {
 
     /// Forgets the cached policies of one user (after its attachments changed).
     pub fn invalidate_user(&self, user_name: &str) {
-        self.generation.fetch_add(1, Ordering::SeqCst);
         self.policies.remove(&user_name.to_owned());
     }
 
     /// Forgets every user's cached policies (after a policy's document changed or it was
     /// deleted).
     pub fn invalidate_all(&self) {
-        self.generation.fetch_add(1, Ordering::SeqCst);
         self.policies.remove_where(|_, _| true);
     }
 
@@ -94,14 +90,12 @@ impl Authz {
         if let Some(p) = self.policies.get(&user_name.to_owned()) {
             return Ok(p);
         }
-        let generation = self.generation.load(Ordering::SeqCst);
+        // An invalidation while loading may make what was read stale: then it serves this call
+        // only (it was read after the call began) and is not cached (`TtlCache::fill`).
+        let ticket = self.policies.ticket();
         let loaded = Arc::new(load_policies(store, user_name).await?);
-        // An invalidation while loading may have made what was read stale: use it for this
-        // call only (it was read after the call began), do not cache it.
-        if self.generation.load(Ordering::SeqCst) == generation {
-            self.policies
-                .insert(user_name.to_owned(), Arc::clone(&loaded));
-        }
+        self.policies
+            .fill(ticket, user_name.to_owned(), Arc::clone(&loaded));
         Ok(loaded)
     }
 }

@@ -3,6 +3,7 @@
 //! here, stored only sealed under the root key, and never logged. Needs `user/<UserName>` (the
 //! caller's own name when absent).
 
+use keywarden_core::model::AccessKeyStatus;
 use keywarden_core::secret::SecretBytes;
 use keywarden_store::AccessKeyRecord;
 use serde_json::json;
@@ -48,7 +49,7 @@ impl Operation for CreateAccessKey {
         let record = AccessKeyRecord {
             access_key_id: id.clone(),
             sealed_secret: kms.seal_secret(&id, &secret)?,
-            status: "Active".into(),
+            status: AccessKeyStatus::Active,
             user_name: r.user,
             creation_date: kms.now(),
         };
@@ -56,7 +57,7 @@ impl Operation for CreateAccessKey {
         let key = json!({
             "AccessKeyId": id,
             "AccessKeySecret": secret.as_str(),
-            "Status": record.status,
+            "Status": record.status.as_str(),
             "CreateDate": render::date(record.creation_date),
         });
         Ok(body([("AccessKey", key)]).into())

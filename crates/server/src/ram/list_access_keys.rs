@@ -42,7 +42,7 @@ impl Operation for ListAccessKeys {
             .map(|k| {
                 json!({
                     "AccessKeyId": k.access_key_id,
-                    "Status": k.status,
+                    "Status": k.status.as_str(),
                     "CreateDate": render::date(k.creation_date),
                 })
             })

@@ -1,6 +1,8 @@
 //! UpdateAccessKey: `Status` `Active` or `Inactive`, in force from the key's next call (also on
 //! an open connection). Needs `user/<UserName>` (the caller's own name when absent).
 
+use keywarden_core::model::AccessKeyStatus;
+
 use super::key_owner::OfUser;
 use super::params::optional_user_name;
 use super::{Problem, RAM, RamError, lookup};
@@ -20,7 +22,7 @@ pub struct UpdateAccessKey {
 /// The key and its new status.
 pub struct StatusChange {
     id: String,
-    status: &'static str,
+    status: AccessKeyStatus,
 }
 
 impl Operation for UpdateAccessKey {
@@ -48,20 +50,14 @@ impl Operation for UpdateAccessKey {
     async fn run(r: Self::Resolved, call: &Call<'_>) -> Result<Reply, ApiError> {
         let StatusChange { id, status } = &r.params;
         lookup::owned_key(call.kms, &r.user, id).await?;
-        call.kms.set_access_key_status(id, status).await?;
+        call.kms.set_access_key_status(id, *status).await?;
         Ok(Reply::default())
     }
 }
 
 /// The required `Status`: `Active` or `Inactive`.
-fn status(req: &ApiRequest) -> Result<&'static str, ApiError> {
-    match req.required("Status")? {
-        "Active" => Ok("Active"),
-        "Inactive" => Ok("Inactive"),
-        _ => Err(RamError::invalid(
-            "Status",
-            Problem::Format,
-            "must be Active or Inactive",
-        )),
-    }
+fn status(req: &ApiRequest) -> Result<AccessKeyStatus, ApiError> {
+    req.required("Status")?
+        .parse()
+        .map_err(|_| RamError::invalid("Status", Problem::Format, "must be Active or Inactive"))
 }

@@ -1,6 +1,8 @@
 //! Conformance checks for identity and access (the RAM API): users, access keys by user,
 //! custom policies and their versions, attachments.
 
+use keywarden_core::model::AccessKeyStatus;
+
 use crate::{
     AccessKeyRecord, AttachmentRecord, KeyStore, POLICY_CUSTOM, POLICY_SYSTEM, PRINCIPAL_USER,
     PolicyRecord, PolicyVersionRecord, StoreError, StoreResult, UserRecord, VersionOptions,
@@ -24,7 +26,7 @@ fn access_key(id: &str, user_name: &str, creation_date: i64) -> AccessKeyRecord 
     AccessKeyRecord {
         access_key_id: id.to_owned(),
         sealed_secret: vec![0, 1, 2, 0xff],
-        status: "Active".to_owned(),
+        status: AccessKeyStatus::Active,
         user_name: user_name.to_owned(),
         creation_date,
     }
@@ -202,12 +204,17 @@ pub async fn access_keys_by_user<S: KeyStore>(store: &S) -> StoreResult<()> {
     assert_eq!(ids(store.list_access_keys("bob").await?), ["AK-b"]);
     assert!(store.list_access_keys("nobody").await?.is_empty());
 
-    store.set_access_key_status("AK-1", "Inactive").await?;
+    store
+        .set_access_key_status("AK-1", AccessKeyStatus::Inactive)
+        .await?;
     assert_eq!(
         store.get_access_key("AK-1").await?.map(|k| k.status),
-        Some("Inactive".to_owned())
+        Some(AccessKeyStatus::Inactive)
     );
-    let e = store.set_access_key_status("AK-none", "Active").await.err();
+    let e = store
+        .set_access_key_status("AK-none", AccessKeyStatus::Active)
+        .await
+        .err();
     assert!(matches!(e, Some(StoreError::NotFound)), "{e:?}");
     store.delete_access_key("AK-1").await?;
     assert_eq!(store.get_access_key("AK-1").await?, None);

@@ -1,5 +1,6 @@
 //! SQL for the `access_keys` table: one row per access key, indexed by user (schema V3).
 
+use keywarden_core::model::AccessKeyStatus;
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
 use super::error::SqlResultExt;
@@ -18,7 +19,7 @@ pub(super) fn put(conn: &Connection, key: &AccessKeyRecord) -> StoreResult<()> {
     .execute(params![
         key.access_key_id,
         key.sealed_secret,
-        key.status,
+        key.status.as_str(),
         key.user_name,
         key.creation_date,
     ])
@@ -39,10 +40,11 @@ pub(super) fn get(conn: &Connection, access_key_id: &str) -> StoreResult<Option<
 }
 
 fn from_row(row: &Row<'_>) -> rusqlite::Result<AccessKeyRecord> {
+    let access_key_id: String = row.get(0)?;
     Ok(AccessKeyRecord {
-        access_key_id: row.get(0)?,
         sealed_secret: row.get(1)?,
-        status: row.get(2)?,
+        status: super::keys::parse(row, 2, "status", &access_key_id)?,
+        access_key_id,
         user_name: row.get(3)?,
         creation_date: row.get(4)?,
     })
@@ -64,11 +66,15 @@ pub(super) fn list_of_user(
 }
 
 /// Sets an access key's status; `NotFound` if absent.
-pub(super) fn set_status(conn: &Connection, access_key_id: &str, status: &str) -> StoreResult<()> {
+pub(super) fn set_status(
+    conn: &Connection,
+    access_key_id: &str,
+    status: AccessKeyStatus,
+) -> StoreResult<()> {
     let changed = conn
         .prepare_cached("UPDATE access_keys SET status = ?2 WHERE access_key_id = ?1")
         .db()?
-        .execute([access_key_id, status])
+        .execute([access_key_id, status.as_str()])
         .db()?;
     if changed == 0 {
         return Err(StoreError::NotFound);

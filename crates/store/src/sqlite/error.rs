@@ -52,11 +52,11 @@ pub enum SqliteStoreError {
         /// Why.
         reason: String,
     },
-    /// A key row's enumeration column holds a string that names no value (written outside
+    /// A key or access key row's enumeration column holds a string that names no value (written outside
     /// keywarden, or by a newer build).
     #[error("key {key_id}: column {column} holds {value:?}, which names no known value")]
     UnknownWireValue {
-        /// The key whose row it is.
+        /// The key (or access key) whose row it is.
         key_id: String,
         /// The column.
         column: &'static str,

@@ -230,7 +230,7 @@ fn from_row(row: &Row<'_>) -> rusqlite::Result<KeyRecord> {
 /// The enumeration value whose wire string column `index` holds. A string that names no value
 /// becomes a conversion failure carrying [`SqliteStoreError::UnknownWireValue`], which
 /// [`classify`](super::error::classify) turns into `StoreError::Backend` of that error.
-fn parse<T: FromStr>(
+pub(super) fn parse<T: FromStr>(
     row: &Row<'_>,
     index: usize,
     column: &'static str,
