@@ -5,12 +5,13 @@
 //! Values are `Arc`s: readers clone a pointer under a read lock and never block each other.
 //! When the map is full it is cleared (simple, bounded, and correct: a miss only costs a read).
 //!
-//! A miss is filled in two steps: [`TtlCache::ticket`] before reading the store, then
-//! [`TtlCache::fill`] with what was read. A fill is dropped when any entry was invalidated in
+//! A miss is filled by [`TtlCache::get_or_load`] in two steps: a ticket taken before the
+//! store is read, then `fill` with what was read. A fill is dropped when any entry was invalidated in
 //! between (the value read may predate that change): otherwise a reader that read the old
 //! value just before a writer's invalidation would cache it just after, and the cache would
 //! serve the old value for a whole TTL.
 
+use std::borrow::Borrow;
 use std::collections::HashMap;
 use std::hash::Hash;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -26,10 +27,10 @@ pub struct TtlCache<K, V> {
     generation: AtomicU64,
 }
 
-/// Taken before a store read whose result goes to [`TtlCache::fill`].
+/// Taken before a store read whose result goes to `fill`.
 #[derive(Debug, Clone, Copy)]
 #[must_use = "a ticket is for filling the cache"]
-pub struct Ticket(u64);
+struct Ticket(u64);
 
 impl<K: Eq + Hash + Clone, V> TtlCache<K, V> {
     /// A cache whose entries live `ttl` and that holds at most `capacity` entries.
@@ -43,20 +44,43 @@ impl<K: Eq + Hash + Clone, V> TtlCache<K, V> {
     }
 
     /// The live entry for `key`.
-    pub fn get(&self, key: &K) -> Option<Arc<V>> {
+    pub fn get<Q: Hash + Eq + ?Sized>(&self, key: &Q) -> Option<Arc<V>>
+    where
+        K: Borrow<Q>,
+    {
         let map = self.map.read().ok()?;
         let (at, v) = map.get(key)?;
         (at.elapsed() < self.ttl).then(|| Arc::clone(v))
     }
 
+    /// The live entry for `key`, else what `load` yields (cached unless an invalidation
+    /// happened while it ran). `load` runs only on a miss.
+    pub async fn get_or_load<Q, E>(
+        &self,
+        key: &Q,
+        load: impl Future<Output = Result<V, E>>,
+    ) -> Result<Arc<V>, E>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ToOwned<Owned = K> + ?Sized,
+    {
+        if let Some(v) = self.get(key) {
+            return Ok(v);
+        }
+        let ticket = self.ticket();
+        let value = Arc::new(load.await?);
+        self.fill(ticket, key.to_owned(), Arc::clone(&value));
+        Ok(value)
+    }
+
     /// A ticket for filling the cache with a value about to be read.
-    pub fn ticket(&self) -> Ticket {
+    fn ticket(&self) -> Ticket {
         Ticket(self.generation.load(Ordering::Acquire))
     }
 
     /// Stores `value` (read after `ticket` was taken) for `key`, unless an invalidation
     /// happened since: then the value is used by its reader only, never cached.
-    pub fn fill(&self, ticket: Ticket, key: K, value: Arc<V>) {
+    fn fill(&self, ticket: Ticket, key: K, value: Arc<V>) {
         if let Ok(mut map) = self.map.write() {
             if self.generation.load(Ordering::Acquire) != ticket.0 {
                 return;
@@ -69,7 +93,10 @@ impl<K: Eq + Hash + Clone, V> TtlCache<K, V> {
     }
 
     /// Drops the entry for `key`.
-    pub fn remove(&self, key: &K) {
+    pub fn remove<Q: Hash + Eq + ?Sized>(&self, key: &Q)
+    where
+        K: Borrow<Q>,
+    {
         if let Ok(mut map) = self.map.write() {
             self.generation.fetch_add(1, Ordering::AcqRel);
             map.remove(key);

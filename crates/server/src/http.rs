@@ -136,7 +136,7 @@ async fn answer(app: Arc<AppState>, peer: SocketAddr, req: Request) -> Response 
                 &mut ex,
                 parts.method.as_str(),
                 parts.uri.query(),
-                lower_headers(&parts.headers),
+                request_headers(&parts.headers),
                 &bytes,
             )
             .await
@@ -242,7 +242,7 @@ async fn handle(
 /// header; without one (RPC v1 signs no header) only `content-type` and the `x-acs-*` headers,
 /// which are all that path reads. A value that is not visible ASCII is left out (no signature
 /// scheme can cover it).
-fn lower_headers(headers: &HeaderMap) -> Vec<(String, String)> {
+fn request_headers(headers: &HeaderMap) -> Vec<(String, String)> {
     let all = headers.contains_key(header::AUTHORIZATION);
     headers
         .iter()

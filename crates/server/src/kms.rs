@@ -155,34 +155,26 @@ impl Kms {
 
     /// The key record with this id.
     pub async fn key(&self, key_id: &str) -> Result<Arc<KeyRecord>, ApiError> {
-        if let Some(k) = self.keys.get(&key_id.to_owned()) {
-            return Ok(k);
-        }
-        let ticket = self.keys.ticket();
-        let rec = self
-            .store
-            .get_key(key_id)
-            .await?
-            .ok_or(ApiError::KeyNotFound)?;
-        let rec = Arc::new(rec);
-        self.keys.fill(ticket, key_id.to_owned(), Arc::clone(&rec));
-        Ok(rec)
+        self.keys
+            .get_or_load(key_id, async {
+                self.store
+                    .get_key(key_id)
+                    .await?
+                    .ok_or(ApiError::KeyNotFound)
+            })
+            .await
     }
 
     /// The key id alias `name` names (cached), or `AliasNotFound`.
     pub async fn alias_target(&self, name: &str) -> Result<String, ApiError> {
-        if let Some(id) = self.aliases.get(&name.to_owned()) {
-            return Ok(id.as_ref().clone());
-        }
-        let ticket = self.aliases.ticket();
-        let alias = self
-            .store
-            .get_alias(name)
-            .await?
-            .ok_or(ApiError::AliasNotFound)?;
-        self.aliases
-            .fill(ticket, name.to_owned(), Arc::new(alias.key_id.clone()));
-        Ok(alias.key_id)
+        let target = self
+            .aliases
+            .get_or_load(name, async {
+                let alias = self.store.get_alias(name).await?;
+                Ok::<_, ApiError>(alias.ok_or(ApiError::AliasNotFound)?.key_id)
+            })
+            .await?;
+        Ok(target.as_ref().clone())
     }
 
     /// The policies in force for `user_name` (cached; see `authz`).
@@ -276,34 +268,31 @@ impl Kms {
 
     /// The cipher of a key version, unwrapping it under the root key on a miss.
     pub async fn version(&self, version_id: &str) -> Result<Arc<VersionCipher>, ApiError> {
-        if let Some(v) = self.versions.get(&version_id.to_owned()) {
-            return Ok(v);
-        }
-        let ticket = self.versions.ticket();
-        let rec = self
-            .store
-            .get_version(version_id)
-            .await?
-            .ok_or(ApiError::KeyVersionNotFound)?;
-        if rec.sealed_material.is_empty() {
-            return Err(ApiError::KeyVersionNotFound);
-        }
-        let material = self
-            .root
-            .open(
-                &material_aad(&rec.key_id, &rec.version_id),
-                &rec.sealed_material,
-            )
-            .map_err(ApiError::internal)?;
-        let cipher = CmkCipher::new(&material).map_err(ApiError::internal)?;
-        let v = Arc::new(VersionCipher {
-            key_id: rec.key_id,
-            version_id: rec.version_id,
-            cipher,
-        });
         self.versions
-            .fill(ticket, version_id.to_owned(), Arc::clone(&v));
-        Ok(v)
+            .get_or_load(version_id, async {
+                let rec = self
+                    .store
+                    .get_version(version_id)
+                    .await?
+                    .ok_or(ApiError::KeyVersionNotFound)?;
+                if rec.sealed_material.is_empty() {
+                    return Err(ApiError::KeyVersionNotFound);
+                }
+                let material = self
+                    .root
+                    .open(
+                        &material_aad(&rec.key_id, &rec.version_id),
+                        &rec.sealed_material,
+                    )
+                    .map_err(ApiError::internal)?;
+                let cipher = CmkCipher::new(&material).map_err(ApiError::internal)?;
+                Ok(VersionCipher {
+                    key_id: rec.key_id,
+                    version_id: rec.version_id,
+                    cipher,
+                })
+            })
+            .await
     }
 
     /// Fresh material for `spec`, and its sealed form for the store.
@@ -332,43 +321,40 @@ impl Kms {
 
     /// The access key with this id and its secret.
     pub async fn credential(&self, access_key_id: &str) -> Result<Arc<Credential>, ApiError> {
-        if let Some(c) = self.credentials.get(&access_key_id.to_owned()) {
-            return Ok(c);
-        }
-        let ticket = self.credentials.ticket();
-        let record = self
-            .store
-            .get_access_key(access_key_id)
-            .await?
-            .ok_or(ApiError::AccessKeyNotFound)?;
-        let secret = self
-            .root
-            .open(&access_key_aad(access_key_id), &record.sealed_secret)
-            .map_err(ApiError::internal)?;
-        let secret =
-            String::from_utf8(secret.expose_secret().to_vec()).map_err(ApiError::internal)?;
-        let cred = Arc::new(Credential {
-            record,
-            secret: SecretString::new(secret),
-        });
         self.credentials
-            .fill(ticket, access_key_id.to_owned(), Arc::clone(&cred));
-        Ok(cred)
+            .get_or_load(access_key_id, async {
+                let record = self
+                    .store
+                    .get_access_key(access_key_id)
+                    .await?
+                    .ok_or(ApiError::AccessKeyNotFound)?;
+                let secret = self
+                    .root
+                    .open(&access_key_aad(access_key_id), &record.sealed_secret)
+                    .map_err(ApiError::internal)?;
+                let secret = String::from_utf8(secret.expose_secret().to_vec())
+                    .map_err(ApiError::internal)?;
+                Ok(Credential {
+                    record,
+                    secret: SecretString::new(secret),
+                })
+            })
+            .await
     }
 
     /// Forgets a cached key record (after a local change).
     pub fn invalidate_key(&self, key_id: &str) {
-        self.keys.remove(&key_id.to_owned());
+        self.keys.remove(key_id);
     }
 
     /// Forgets a cached alias (after a local change).
     pub fn invalidate_alias(&self, alias_name: &str) {
-        self.aliases.remove(&alias_name.to_owned());
+        self.aliases.remove(alias_name);
     }
 
     /// Forgets a cached access key (after a local change).
     pub fn invalidate_credential(&self, access_key_id: &str) {
-        self.credentials.remove(&access_key_id.to_owned());
+        self.credentials.remove(access_key_id);
     }
 
     /// Forgets every cached version of a key (after its material is destroyed).
@@ -378,7 +364,7 @@ impl Kms {
 
     /// Forgets one cached version (its key turned out to be gone).
     pub fn invalidate_version(&self, version_id: &str) {
-        self.versions.remove(&version_id.to_owned());
+        self.versions.remove(version_id);
     }
 
     /// Forgets every cached alias that names this key (after the key is destroyed).

@@ -72,7 +72,7 @@ impl Authz {
 
     /// Forgets the cached policies of one user (after its attachments changed).
     pub fn invalidate_user(&self, user_name: &str) {
-        self.policies.remove(&user_name.to_owned());
+        self.policies.remove(user_name);
     }
 
     /// Forgets every user's cached policies (after a policy's document changed or it was
@@ -87,16 +87,11 @@ impl Authz {
         store: &dyn KeyStore,
         user_name: &str,
     ) -> Result<Arc<Vec<Policy>>, ApiError> {
-        if let Some(p) = self.policies.get(&user_name.to_owned()) {
-            return Ok(p);
-        }
         // An invalidation while loading may make what was read stale: then it serves this call
-        // only (it was read after the call began) and is not cached (`TtlCache::fill`).
-        let ticket = self.policies.ticket();
-        let loaded = Arc::new(load_policies(store, user_name).await?);
+        // only (it was read after the call began) and is not cached (`TtlCache::get_or_load`).
         self.policies
-            .fill(ticket, user_name.to_owned(), Arc::clone(&loaded));
-        Ok(loaded)
+            .get_or_load(user_name, load_policies(store, user_name))
+            .await
     }
 }
 
