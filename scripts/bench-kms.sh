@@ -14,7 +14,8 @@
 # the share of CPU time the hypervisor took during the keywarden / hello run shown) and the
 # servers' RSS at the end.
 # The load generator runs on 1 thread (`--threads`, its default) beside the servers; set
-# THREADS=2 to give it more; CONNS="1 64", ACTIONS="Decrypt" and REPEAT=1 run a subset.
+# THREADS=2 to give it more; CONNS="1 64", ACTIONS="Decrypt", TRANSPORTS=https and REPEAT=1 run a
+# subset.
 # Everything listens on 127.0.0.1 only.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -23,6 +24,7 @@ THREADS=${THREADS:-1}
 REPEAT=${REPEAT:-3}
 CONNS=${CONNS:-"1 8 64 256"}
 ACTIONS=${ACTIONS:-"GenerateDataKey Decrypt Encrypt DescribeKey"}
+TRANSPORTS=${TRANSPORTS:-"http https"}
 WORK=$(mktemp -d /tmp/keywarden-bench-kms.XXXXXX)
 cargo build --release -p keywarden >&2
 KW="$PWD/target/release/keywarden"
@@ -68,7 +70,7 @@ EOF
   if [ "$rc" != 0 ]; then echo "$target $transport $action $conns: exit $rc: $(head -c 300 "$WORK/err")" >&2; fi
 }
 
-for transport in http https; do
+for transport in $TRANSPORTS; do
   # The baseline: any credentials, no set-up calls (hello ignores the action).
   "$KW" bench hello $([ "$transport" = https ] && echo --tls --cert-dir "$WORK/hello-certs") \
     > "$WORK/hello.out" 2> "$WORK/hello.log" &

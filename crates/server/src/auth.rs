@@ -14,7 +14,7 @@ use keywarden_core::sign::{self, Authorization, SignedRequest, acs3, acs4, rpc_v
 use keywarden_store::NonceDigest;
 
 use crate::error::ApiError;
-use crate::kms::Kms;
+use crate::kms::{Credential, Kms};
 use crate::request::ApiRequest;
 
 /// How far a request's timestamp may be from the server clock, in seconds (15 minutes).
@@ -71,7 +71,7 @@ pub async fn authenticate(kms: &Kms, req: &ApiRequest, claim: &Claim) -> Result<
     if cred.record.status != AccessKeyStatus::Active {
         return Err(ApiError::AccessKeyInactive);
     }
-    verify_signature(req, claim, cred.secret.expose_secret())?;
+    verify_signature(req, claim, &cred)?;
     let now = kms.now();
     let timestamp = check_timestamp(&claim.timestamp, now)?;
     let digest = nonce_digest(&claim.access_key_id, &claim.nonce);
@@ -234,27 +234,36 @@ fn header_claim(req: &ApiRequest, header: &str, v4: bool) -> Result<Claim, ApiEr
     })
 }
 
-fn verify_signature(req: &ApiRequest, claim: &Claim, secret: &str) -> Result<(), ApiError> {
-    let signed = SignedRequest {
+fn verify_signature(req: &ApiRequest, claim: &Claim, cred: &Credential) -> Result<(), ApiError> {
+    let secret = cred.secret.expose_secret();
+    let missing = |e: sign::MissingHeader| ApiError::IncompleteSignature(e.to_string());
+    // ACS3 and ACS4 sign the query alone (the body through `x-acs-content-sha256`).
+    let query = || -> Vec<(String, String)> {
+        req.query_params()
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect()
+    };
+    let signed = |query| SignedRequest {
         method: &req.method,
-        params: req.query_params(),
+        params: query,
         headers: &req.headers,
         body_sha256: &req.body_sha256,
     };
-    let missing = |e: sign::MissingHeader| ApiError::IncompleteSignature(e.to_string());
     let (sts, expected, given) = match &claim.scheme {
         Scheme::RpcV1 { signature } => {
-            let sts = rpc_v1::string_to_sign(&req.method, &req.params);
-            let expected = rpc_v1::sign(secret, &sts);
+            let sts = rpc_v1::string_to_sign(&req.method, req.params.iter());
+            let expected = rpc_v1::sign_with(&cred.rpc_v1_key, &sts);
             (sts, expected, signature.as_str())
         }
         Scheme::Acs3 { auth } => {
-            let sts = acs3::string_to_sign(&signed, &auth.signed_headers).map_err(missing)?;
+            let sts =
+                acs3::string_to_sign(&signed(&query()), &auth.signed_headers).map_err(missing)?;
             let expected = acs3::sign(secret, &sts);
             (sts, expected, auth.signature.as_str())
         }
         Scheme::Acs4 { auth, scope } => {
-            let sts = acs4::string_to_sign(&signed, &auth.signed_headers).map_err(missing)?;
+            let sts =
+                acs4::string_to_sign(&signed(&query()), &auth.signed_headers).map_err(missing)?;
             let expected = acs4::sign(secret, scope, &sts);
             (sts, expected, auth.signature.as_str())
         }

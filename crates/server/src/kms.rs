@@ -77,6 +77,8 @@ pub struct Credential {
     pub record: AccessKeyRecord,
     /// The secret, for signature verification.
     pub secret: SecretString,
+    /// The RPC v1 HMAC key derived from the secret (derived once, not per request).
+    pub rpc_v1_key: aws_lc_rs::hmac::Key,
 }
 
 /// Tunables of [`Kms`].
@@ -334,9 +336,11 @@ impl Kms {
                     .map_err(ApiError::internal)?;
                 let secret = String::from_utf8(secret.expose_secret().to_vec())
                     .map_err(ApiError::internal)?;
+                let rpc_v1_key = keywarden_core::sign::rpc_v1::signing_key(&secret);
                 Ok(Credential {
                     record,
                     secret: SecretString::new(secret),
+                    rpc_v1_key,
                 })
             })
             .await

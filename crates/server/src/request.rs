@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use keywarden_core::context::{ContextError, EncryptionContext, MAX_CONTEXT_CHARS};
-use keywarden_core::sign::percent::decode_form;
+use keywarden_core::sign::percent::FormParams;
 
 use crate::error::ApiError;
 
@@ -30,7 +30,7 @@ pub struct ApiRequest {
     /// `GET` or `POST`.
     pub method: String,
     /// Decoded query and form-body parameters, in arrival order (query first).
-    pub params: Vec<(String, String)>,
+    pub params: FormParams,
     /// How many of `params` came from the query string (the rest came from a form body).
     pub query_len: usize,
     /// Headers with lower-case names: every header when the request has `Authorization`, else
@@ -53,7 +53,9 @@ impl ApiRequest {
         body: &[u8],
         peer: Option<std::net::SocketAddr>,
     ) -> Result<Self, ApiError> {
-        let mut params = decode_form(query.unwrap_or(""))
+        let mut params = FormParams::default();
+        params
+            .decode(query.unwrap_or(""))
             .map_err(|e| ApiError::ParseParameters(e.to_string()))?;
         let is_form = headers.iter().any(|(n, v)| {
             n == "content-type"
@@ -64,9 +66,11 @@ impl ApiRequest {
         if is_form && !body.is_empty() {
             let text = std::str::from_utf8(body)
                 .map_err(|_| ApiError::ParseParameters("body is not UTF-8".into()))?;
-            params.extend(decode_form(text).map_err(|e| ApiError::ParseParameters(e.to_string()))?);
+            params
+                .decode(text)
+                .map_err(|e| ApiError::ParseParameters(e.to_string()))?;
         }
-        let mut names: Vec<&str> = params.iter().map(|(k, _)| k.as_str()).collect();
+        let mut names: Vec<&str> = params.iter().map(|(k, _)| k).collect();
         names.sort_unstable();
         if let Some(w) = names.windows(2).find(|w| w.first() == w.get(1)) {
             return Err(ApiError::ParseParameters(format!(
@@ -91,8 +95,8 @@ impl ApiRequest {
 
     /// The parameters of the query string alone: what ACS3 and ACS4 sign as the canonical query
     /// (their body is covered by `x-acs-content-sha256`; RPC v1 signs query and body alike).
-    pub fn query_params(&self) -> &[(String, String)] {
-        self.params.get(..self.query_len).unwrap_or(&self.params)
+    pub fn query_params(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.params.iter().take(self.query_len)
     }
 
     /// The first value of header `name` (lower-case).
@@ -105,10 +109,7 @@ impl ApiRequest {
 
     /// The raw value of parameter `name`, if present.
     pub fn param(&self, name: &str) -> Option<&str> {
-        self.params
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
+        self.params.get(name)
     }
 
     /// A non-empty action parameter, or `None`.
@@ -170,10 +171,10 @@ impl ApiRequest {
     /// in index order. Indexes need not be contiguous; each must be a positive integer.
     pub fn indexed_values(&self, name: &'static str) -> Result<Vec<&str>, ApiError> {
         let mut items = Vec::new();
-        for (k, v) in &self.params {
+        for (k, v) in self.params.iter() {
             if let Some(rest) = k.strip_prefix(name).and_then(|r| r.strip_prefix('.')) {
                 if !rest.contains('.') {
-                    items.push((list_index(name, rest)?, v.as_str()));
+                    items.push((list_index(name, rest)?, v));
                 }
             }
         }
@@ -186,13 +187,13 @@ impl ApiRequest {
     pub fn indexed_objects(&self, name: &'static str) -> Result<Vec<Vec<(&str, &str)>>, ApiError> {
         let mut objects: std::collections::BTreeMap<u32, Vec<(&str, &str)>> =
             std::collections::BTreeMap::new();
-        for (k, v) in &self.params {
+        for (k, v) in self.params.iter() {
             let Some(rest) = k.strip_prefix(name).and_then(|r| r.strip_prefix('.')) else {
                 continue;
             };
             if let Some((index, field)) = rest.split_once('.') {
                 let n = list_index(name, index)?;
-                objects.entry(n).or_default().push((field, v.as_str()));
+                objects.entry(n).or_default().push((field, v));
             }
         }
         Ok(objects.into_values().collect())
@@ -228,7 +229,7 @@ impl ApiRequest {
         let bad = |reason: String| ApiError::invalid(name, reason);
         let mut by_name = Vec::new();
         let mut by_index: BTreeMap<u32, (Option<&str>, Option<&str>)> = BTreeMap::new();
-        for (k, v) in &self.params {
+        for (k, v) in self.params.iter() {
             let Some(rest) = k.strip_prefix(name).and_then(|r| r.strip_prefix('.')) else {
                 continue;
             };
@@ -241,7 +242,7 @@ impl ApiRequest {
                     }
                 }
                 None if rest.is_empty() => return Err(bad(format!("{k:?} names no key"))),
-                None => by_name.push((rest.to_owned(), v.clone())),
+                None => by_name.push((rest.to_owned(), v.to_owned())),
             }
         }
         if !by_name.is_empty() && !by_index.is_empty() {
@@ -275,10 +276,10 @@ impl ApiRequest {
     }
 
     /// The action's own parameters (protocol parameters removed), for audit and debugging.
-    pub fn action_params(&self) -> impl Iterator<Item = &(String, String)> {
+    pub fn action_params(&self) -> impl Iterator<Item = (&str, &str)> {
         self.params
             .iter()
-            .filter(|(k, _)| !PROTOCOL_PARAMS.contains(&k.as_str()))
+            .filter(|(k, _)| !PROTOCOL_PARAMS.contains(k))
     }
 }
 

@@ -487,7 +487,7 @@ impl KeyStore for SqliteStore {
     async fn append_audit(&self, records: &[AuditRecord]) -> StoreResult<Option<AuditHead>> {
         let records = records.to_vec();
         self.pool
-            .write(move |conn| audit::append(conn, &records))
+            .write(move |conn| audit::append(conn, records))
             .await
     }
 

@@ -75,6 +75,7 @@ each_check!(
     policies_and_versions,
     attachments_lifecycle,
     audit_append_list_and_head,
+    large_audit_batches_round_trip,
 );
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

@@ -159,7 +159,7 @@ fn v1(call: &Call<'_>) -> anyhow::Result<V1> {
         ("SignatureNonce", NONCE_MARK),
         ("Timestamp", TIME_MARK),
     ]));
-    let sts = rpc_v1::string_to_sign("POST", &params);
+    let sts = rpc_v1::string_to_sign("POST", rpc_v1::pairs(&params));
     let key = hmac::Key::new(
         hmac::HMAC_SHA1_FOR_LEGACY_USE_ONLY,
         format!("{}&", call.secret).as_bytes(),
@@ -366,7 +366,7 @@ mod tests {
         let query = req.uri().query().unwrap();
         let got = percent::decode_form(query).unwrap();
         let get = |k: &str| got.iter().find(|(n, _)| n == k).unwrap().1.clone();
-        let sts = rpc_v1::string_to_sign("POST", &got);
+        let sts = rpc_v1::string_to_sign("POST", rpc_v1::pairs(&got));
         assert_eq!(get("Signature"), rpc_v1::sign(SECRET, &sts));
         assert_eq!(get("Plaintext"), "a+b/c=ü ~*");
         assert_eq!(get("SignatureNonce").len(), 32);

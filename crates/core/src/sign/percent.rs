@@ -23,35 +23,142 @@ pub struct FormError(pub String);
 /// Decodes `a=b&c=d` with form rules. Empty segments are skipped; a name without `=` has the
 /// empty value.
 pub fn decode_form(s: &str) -> Result<Vec<(String, String)>, FormError> {
-    s.split('&')
-        .filter(|seg| !seg.is_empty())
-        .map(|seg| {
-            let (k, v) = seg.split_once('=').unwrap_or((seg, ""));
-            Ok((decode_component(k)?, decode_component(v)?))
-        })
-        .collect()
+    let mut params = FormParams::default();
+    params.decode(s)?;
+    Ok(params
+        .iter()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect())
 }
 
-fn decode_component(s: &str) -> Result<String, FormError> {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while let Some(&b) = bytes.get(i) {
-        match b {
-            b'+' => out.push(b' '),
-            b'%' => {
-                let hex = bytes
-                    .get(i + 1..i + 3)
-                    .ok_or_else(|| FormError(s.to_owned()))?;
-                let hex = std::str::from_utf8(hex).map_err(|_| FormError(s.to_owned()))?;
-                out.push(u8::from_str_radix(hex, 16).map_err(|_| FormError(s.to_owned()))?);
-                i += 2;
+/// Decoded form parameters, in arrival order, held in one buffer: each name and value is a
+/// slice of it (one allocation for all of them, not two per parameter).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FormParams {
+    text: String,
+    /// Per parameter: where its name and its value are in `text`.
+    spans: Vec<(std::ops::Range<usize>, std::ops::Range<usize>)>,
+}
+
+impl FormParams {
+    /// Decodes `a=b&c=d` with form rules and appends the pairs (empty segments are skipped; a
+    /// name without `=` has the empty value). On error nothing is appended.
+    pub fn decode(&mut self, s: &str) -> Result<(), FormError> {
+        let (text_len, spans_len) = (self.text.len(), self.spans.len());
+        self.text.reserve(s.len());
+        for seg in s.split('&').filter(|seg| !seg.is_empty()) {
+            let (k, v) = seg.split_once('=').unwrap_or((seg, ""));
+            let decoded = self
+                .decode_component(k)
+                .and_then(|k| Ok((k, self.decode_component(v)?)));
+            match decoded {
+                Ok(span) => self.spans.push(span),
+                Err(e) => {
+                    self.text.truncate(text_len);
+                    self.spans.truncate(spans_len);
+                    return Err(e);
+                }
             }
-            _ => out.push(b),
         }
-        i += 1;
+        Ok(())
     }
-    String::from_utf8(out).map_err(|_| FormError(s.to_owned()))
+
+    /// Appends one pair as given (already decoded).
+    pub fn push(&mut self, name: &str, value: &str) {
+        let k = self.append(name);
+        let v = self.append(value);
+        self.spans.push((k, v));
+    }
+
+    /// How many pairs there are.
+    pub fn len(&self) -> usize {
+        self.spans.len()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.spans.is_empty()
+    }
+
+    /// The pairs, in order.
+    pub fn iter(&self) -> impl DoubleEndedIterator<Item = (&str, &str)> + Clone + '_ {
+        self.spans
+            .iter()
+            .map(|(k, v)| (self.slice(k), self.slice(v)))
+    }
+
+    /// The value of the first pair named `name`.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        // Names compared as bytes (no slicing of `text` per pair): this runs for every
+        // parameter an action reads.
+        let bytes = self.text.as_bytes();
+        self.spans
+            .iter()
+            .find(|(k, _)| bytes.get(k.clone()) == Some(name.as_bytes()))
+            .map(|(_, v)| self.slice(v))
+    }
+
+    fn slice(&self, span: &std::ops::Range<usize>) -> &str {
+        self.text.get(span.clone()).unwrap_or_default()
+    }
+
+    /// Appends `s` and returns its span.
+    fn append(&mut self, s: &str) -> std::ops::Range<usize> {
+        let start = self.text.len();
+        self.text.push_str(s);
+        start..self.text.len()
+    }
+
+    /// Decodes one component (`+` is a space, `%XX` a byte) onto the end of `text`; the result
+    /// must be UTF-8.
+    fn decode_component(&mut self, s: &str) -> Result<std::ops::Range<usize>, FormError> {
+        let bytes = s.as_bytes();
+        if !bytes.iter().any(|&b| b == b'%' || b == b'+') {
+            // Nothing to decode (most names and many values): already valid UTF-8.
+            return Ok(self.append(s));
+        }
+        let malformed = || FormError(s.to_owned());
+        let mut out = Vec::with_capacity(bytes.len());
+        let mut i = 0;
+        while let Some(&b) = bytes.get(i) {
+            match b {
+                b'+' => out.push(b' '),
+                b'%' => {
+                    let hi = bytes.get(i + 1).and_then(|&h| hex_value(h));
+                    let lo = bytes.get(i + 2).and_then(|&l| hex_value(l));
+                    let (Some(hi), Some(lo)) = (hi, lo) else {
+                        return Err(malformed());
+                    };
+                    out.push(hi << 4 | lo);
+                    i += 2;
+                }
+                _ => out.push(b),
+            }
+            i += 1;
+        }
+        let text = std::str::from_utf8(&out).map_err(|_| malformed())?;
+        Ok(self.append(text))
+    }
+}
+
+impl<'a> FromIterator<(&'a str, &'a str)> for FormParams {
+    fn from_iter<I: IntoIterator<Item = (&'a str, &'a str)>>(pairs: I) -> Self {
+        let mut params = FormParams::default();
+        for (k, v) in pairs {
+            params.push(k, v);
+        }
+        params
+    }
+}
+
+/// The value of one hexadecimal digit (either case).
+fn hex_value(b: u8) -> Option<u8> {
+    match b {
+        b'0'..=b'9' => Some(b - b'0'),
+        b'a'..=b'f' => Some(b - b'a' + 10),
+        b'A'..=b'F' => Some(b - b'A' + 10),
+        _ => None,
+    }
 }
 
 /// Encodes pairs as a query string with RFC 3986 encoding (spaces as `%20`).
@@ -87,6 +194,24 @@ mod tests {
         assert!(decode_form("a=%zz").is_err());
         assert!(decode_form("a=%4").is_err());
         assert!(decode_form("a=%ff").is_err());
+        assert!(decode_form("a=%+1").is_err());
+        assert!(decode_form("a=%-1").is_err());
+        assert_eq!(decode_form("a=%c3%BC").unwrap()[0].1, "ü");
+    }
+
+    #[test]
+    fn one_buffer_keeps_pairs_apart_and_fails_whole() {
+        let mut p = FormParams::default();
+        p.decode("a=1&b=x%2By&&c").unwrap();
+        assert_eq!(
+            p.iter().collect::<Vec<_>>(),
+            [("a", "1"), ("b", "x+y"), ("c", "")]
+        );
+        assert!(p.decode("d=2&e=%zz").is_err());
+        assert_eq!(p.len(), 3, "a failed decode appends nothing");
+        p.push("d", "ü");
+        assert_eq!(p.get("d"), Some("ü"));
+        assert_eq!(p.get("e"), None);
     }
 
     proptest! {

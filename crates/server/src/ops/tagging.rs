@@ -256,10 +256,7 @@ mod tests {
     fn req(params: &[(&str, &str)]) -> ApiRequest {
         ApiRequest {
             method: "POST".into(),
-            params: params
-                .iter()
-                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-                .collect(),
+            params: params.iter().copied().collect(),
             query_len: params.len(),
             headers: vec![],
             body_sha256: String::new(),

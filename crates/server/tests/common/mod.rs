@@ -174,10 +174,7 @@ pub async fn run_as(
 pub fn request(params: &[(&str, &str)]) -> ApiRequest {
     ApiRequest {
         method: "POST".into(),
-        params: params
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect(),
+        params: params.iter().copied().collect(),
         query_len: params.len(),
         headers: vec![],
         body_sha256: String::new(),

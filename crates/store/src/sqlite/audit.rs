@@ -11,6 +11,7 @@
 
 use std::collections::BTreeMap;
 use std::path::Path;
+use std::sync::LazyLock;
 
 use keywarden_core::audit::{AuditRecord, ChainedRecord, HASH_LEN, Hash, chain};
 use rusqlite::{Connection, OpenFlags, OptionalExtension, Row, params};
@@ -21,6 +22,9 @@ use crate::{AuditHead, StoreResult};
 const COLUMNS: &str = "seq, time_ms, request_id, access_key_id, user_name, source_ip, action, \
                        key_id, key_version_id, encryption_context, outcome_code, http_status, \
                        prev_hash, hash";
+
+/// How many names [`COLUMNS`] lists.
+const COLUMN_COUNT: usize = 14;
 
 /// The last row's `seq` and `hash`.
 pub(super) fn head(conn: &Connection) -> StoreResult<Option<AuditHead>> {
@@ -42,55 +46,106 @@ pub(super) fn head(conn: &Connection) -> StoreResult<Option<AuditHead>> {
     .transpose()
 }
 
+/// Rows per multi-row `INSERT` (one statement run for many rows costs less than one per row).
+const ROWS_PER_INSERT: usize = 32;
+
 /// Appends `records` after the head (call inside a write transaction). Returns the new head.
-pub(super) fn append(conn: &Connection, records: &[AuditRecord]) -> StoreResult<Option<AuditHead>> {
+pub(super) fn append(
+    conn: &Connection,
+    records: Vec<AuditRecord>,
+) -> StoreResult<Option<AuditHead>> {
     let mut current = head(conn)?;
-    let mut insert = conn
-        .prepare_cached(&format!(
-            "INSERT INTO audit_log ({COLUMNS}) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)"
-        ))
-        .db()?;
+    let mut rows = Vec::with_capacity(records.len());
     for record in records {
         let (seq, prev_hash) = AuditHead::next_link(current);
-        let linked = chain(
-            prev_hash,
-            AuditRecord {
-                seq,
-                ..record.clone()
-            },
-        );
-        let r = &linked.record;
-        let context = r
+        let row = NewRow::of(chain(prev_hash, AuditRecord { seq, ..record }))?;
+        current = Some(AuditHead {
+            seq,
+            hash: row.linked.hash,
+        });
+        rows.push(row);
+    }
+    let mut chunks = rows.chunks_exact(ROWS_PER_INSERT);
+    for chunk in chunks.by_ref() {
+        insert(conn, chunk)?;
+    }
+    insert(conn, chunks.remainder())?;
+    Ok(current)
+}
+
+/// A linked record with its column values as stored.
+struct NewRow {
+    seq: i64,
+    context: Option<String>,
+    linked: ChainedRecord,
+}
+
+impl NewRow {
+    fn of(linked: ChainedRecord) -> StoreResult<Self> {
+        let context = linked
+            .record
             .encryption_context
             .as_ref()
             .map(serde_json::to_string)
             .transpose()
             .map_err(|e| crate::StoreError::Backend(Box::new(e)))?;
-        insert
-            .execute(params![
-                from_seq(seq)?,
-                r.time_ms,
-                r.request_id,
-                r.access_key_id,
-                r.user_name,
-                r.source_ip,
-                r.action,
-                r.key_id,
-                r.key_version_id,
-                context,
-                r.outcome_code,
-                r.http_status,
-                linked.prev_hash.as_slice(),
-                linked.hash.as_slice(),
-            ])
-            .db()?;
-        current = Some(AuditHead {
-            seq,
-            hash: linked.hash,
-        });
+        Ok(NewRow {
+            seq: from_seq(linked.record.seq)?,
+            context,
+            linked,
+        })
     }
-    Ok(current)
+
+    /// The values in [`COLUMNS`] order.
+    fn values(&self) -> [&dyn rusqlite::ToSql; COLUMN_COUNT] {
+        let r = &self.linked.record;
+        [
+            &self.seq,
+            &r.time_ms,
+            &r.request_id,
+            &r.access_key_id,
+            &r.user_name,
+            &r.source_ip,
+            &r.action,
+            &r.key_id,
+            &r.key_version_id,
+            &self.context,
+            &r.outcome_code,
+            &r.http_status,
+            &self.linked.prev_hash,
+            &self.linked.hash,
+        ]
+    }
+}
+
+/// Inserts `rows` with one cached statement: [`ROWS_PER_INSERT`] of them, or any other number
+/// one at a time.
+fn insert(conn: &Connection, rows: &[NewRow]) -> StoreResult<()> {
+    static ONE: LazyLock<String> = LazyLock::new(|| insert_sql(1));
+    static MANY: LazyLock<String> = LazyLock::new(|| insert_sql(ROWS_PER_INSERT));
+    let (sql, per_statement) = if rows.len() == ROWS_PER_INSERT {
+        (&*MANY, ROWS_PER_INSERT)
+    } else {
+        (&*ONE, 1)
+    };
+    let mut statement = conn.prepare_cached(sql).db()?;
+    for chunk in rows.chunks(per_statement) {
+        statement
+            .execute(rusqlite::params_from_iter(
+                chunk.iter().flat_map(NewRow::values),
+            ))
+            .db()?;
+    }
+    Ok(())
+}
+
+/// `INSERT INTO audit_log (...) VALUES (?, ...), ...` for `rows` rows.
+fn insert_sql(rows: usize) -> String {
+    let one = format!("({})", vec!["?"; COLUMN_COUNT].join(", "));
+    format!(
+        "INSERT INTO audit_log ({COLUMNS}) VALUES {}",
+        vec![one.as_str(); rows].join(", ")
+    )
 }
 
 /// Up to `limit` rows after `after_seq` (and from `since_ms`), in `seq` order.
@@ -288,5 +343,15 @@ impl AuditLogReader {
         limit: u64,
     ) -> StoreResult<Vec<ChainedRecord>> {
         list(&self.conn, since_ms, after_seq, super::clamp(limit))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn column_count_matches_the_list() {
+        assert_eq!(COLUMNS.split(',').count(), COLUMN_COUNT);
     }
 }

@@ -150,10 +150,14 @@ impl NonceWindow {
         let slot = expires_at.div_euclid(SLOT_SECS);
         let mut w = lock(&self.inner);
         w.forget_expired(now);
-        if w.slots.values().any(|t| t.contains(fp)) {
+        // A replay carries the same timestamp, so it lands in the same slot; the other slots
+        // are checked too (the same nonce under another timestamp is refused as well).
+        if w.slots.iter().any(|(s, t)| *s != slot && t.contains(fp)) {
             return false;
         }
-        w.slots.entry(slot).or_default().insert(fp);
+        if !w.slots.entry(slot).or_default().insert(fp) {
+            return false;
+        }
         if self.writer.is_some() {
             w.pending.push((slot, fp));
         }
@@ -324,13 +328,16 @@ impl FpTable {
         }
     }
 
-    fn insert(&mut self, fp: u64) {
+    /// Adds `fp`; false if it was there already.
+    fn insert(&mut self, fp: u64) -> bool {
         if (self.len + 1) as f64 > self.cells.len() as f64 * MAX_LOAD {
             self.grow();
         }
-        if self.place(fp) {
+        let added = self.place(fp);
+        if added {
             self.len += 1;
         }
+        added
     }
 
     /// Puts `fp` in its cell; false if it was there.
