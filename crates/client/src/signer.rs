@@ -35,9 +35,10 @@ pub fn sign_acs3(
     ];
     headers.sort();
     let names: Vec<String> = headers.iter().map(|(n, _)| n.clone()).collect();
+    let query: Vec<(&str, &str)> = sign::pairs(params).collect();
     let req = SignedRequest {
         method: "POST",
-        params,
+        params: &query,
         headers: &headers,
         body_sha256: &body_sha,
     };

@@ -238,14 +238,13 @@ fn verify_signature(req: &ApiRequest, claim: &Claim, cred: &Credential) -> Resul
     let secret = cred.secret.expose_secret();
     let missing = |e: sign::MissingHeader| ApiError::IncompleteSignature(e.to_string());
     // ACS3 and ACS4 sign the query alone (the body through `x-acs-content-sha256`).
-    let query = || -> Vec<(String, String)> {
-        req.query_params()
-            .map(|(k, v)| (k.to_owned(), v.to_owned()))
-            .collect()
+    let query: Vec<(&str, &str)> = match &claim.scheme {
+        Scheme::RpcV1 { .. } => Vec::new(),
+        _ => req.query_params().collect(),
     };
-    let signed = |query| SignedRequest {
+    let signed = SignedRequest {
         method: &req.method,
-        params: query,
+        params: &query,
         headers: &req.headers,
         body_sha256: &req.body_sha256,
     };
@@ -256,14 +255,12 @@ fn verify_signature(req: &ApiRequest, claim: &Claim, cred: &Credential) -> Resul
             (sts, expected, signature.as_str())
         }
         Scheme::Acs3 { auth } => {
-            let sts =
-                acs3::string_to_sign(&signed(&query()), &auth.signed_headers).map_err(missing)?;
+            let sts = acs3::string_to_sign(&signed, &auth.signed_headers).map_err(missing)?;
             let expected = acs3::sign(secret, &sts);
             (sts, expected, auth.signature.as_str())
         }
         Scheme::Acs4 { auth, scope } => {
-            let sts =
-                acs4::string_to_sign(&signed(&query()), &auth.signed_headers).map_err(missing)?;
+            let sts = acs4::string_to_sign(&signed, &auth.signed_headers).map_err(missing)?;
             let expected = acs4::sign(secret, scope, &sts);
             (sts, expected, auth.signature.as_str())
         }

@@ -53,7 +53,8 @@ impl ApiRequest {
         body: &[u8],
         peer: Option<std::net::SocketAddr>,
     ) -> Result<Self, ApiError> {
-        let mut params = FormParams::default();
+        // Decoded text is never longer than its encoding: one buffer for query and body.
+        let mut params = FormParams::with_capacity(query.map_or(0, str::len) + body.len());
         params
             .decode(query.unwrap_or(""))
             .map_err(|e| ApiError::ParseParameters(e.to_string()))?;

@@ -178,9 +178,10 @@ fn acs3_request(
         .map(|(n, _)| n.clone())
         .filter(|n| Some(n.as_str()) != omit)
         .collect();
+    let query: Vec<(&str, &str)> = keywarden_core::sign::pairs(&params).collect();
     let req = SignedRequest {
         method: "POST",
-        params: &params,
+        params: &query,
         headers: &headers,
         body_sha256: &body_sha,
     };

@@ -159,11 +159,8 @@ fn v1(call: &Call<'_>) -> anyhow::Result<V1> {
         ("SignatureNonce", NONCE_MARK),
         ("Timestamp", TIME_MARK),
     ]));
-    let sts = rpc_v1::string_to_sign("POST", rpc_v1::pairs(&params));
-    let key = hmac::Key::new(
-        hmac::HMAC_SHA1_FOR_LEGACY_USE_ONLY,
-        format!("{}&", call.secret).as_bytes(),
-    );
+    let sts = rpc_v1::string_to_sign("POST", sign::pairs(&params));
+    let key = rpc_v1::signing_key(call.secret);
     let sts = cut(&sts, |head| {
         let mut ctx = hmac::Context::with_key(&key);
         ctx.update(head.as_bytes());
@@ -185,9 +182,10 @@ fn acs3_template(call: &Call<'_>) -> anyhow::Result<Acs3> {
     ]);
     headers.sort();
     let names: Vec<String> = headers.iter().map(|(n, _)| n.clone()).collect();
+    let query: Vec<(&str, &str)> = sign::pairs(call.params).collect();
     let req = SignedRequest {
         method: "POST",
-        params: call.params,
+        params: &query,
         headers: &headers,
         body_sha256: &body_sha,
     };
@@ -366,7 +364,7 @@ mod tests {
         let query = req.uri().query().unwrap();
         let got = percent::decode_form(query).unwrap();
         let get = |k: &str| got.iter().find(|(n, _)| n == k).unwrap().1.clone();
-        let sts = rpc_v1::string_to_sign("POST", rpc_v1::pairs(&got));
+        let sts = rpc_v1::string_to_sign("POST", sign::pairs(&got));
         assert_eq!(get("Signature"), rpc_v1::sign(SECRET, &sts));
         assert_eq!(get("Plaintext"), "a+b/c=ü ~*");
         assert_eq!(get("SignatureNonce").len(), 32);
@@ -400,6 +398,7 @@ mod tests {
         let query = percent::decode_form(req.uri().query().unwrap()).unwrap();
         assert_eq!(query, params);
         let body_sha = sign::sha256_hex(b"");
+        let query: Vec<(&str, &str)> = sign::pairs(&query).collect();
         let signed = SignedRequest {
             method: "POST",
             params: &query,

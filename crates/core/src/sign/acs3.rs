@@ -42,6 +42,7 @@ mod tests {
         let params = decode_form(query).unwrap();
         let headers = headers(head);
         let body_sha = sha256_hex(body);
+        let params: Vec<(&str, &str)> = crate::sign::pairs(&params).collect();
         let req = SignedRequest {
             method: "POST",
             params: &params,

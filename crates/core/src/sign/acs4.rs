@@ -97,6 +97,7 @@ mod tests {
         .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
         .collect();
         let body = sha256_hex(b"");
+        let params: Vec<(&str, &str)> = crate::sign::pairs(&params).collect();
         let req = SignedRequest {
             method: "POST",
             params: &params,

@@ -33,13 +33,18 @@ pub fn signatures_equal(a: &str, b: &str) -> bool {
     a.len() == b.len() && bool::from(a.as_bytes().ct_eq(b.as_bytes()))
 }
 
+/// Owned `(name, value)` pairs as the borrowed pairs the signature functions take.
+pub fn pairs(params: &[(String, String)]) -> impl Iterator<Item = (&str, &str)> {
+    params.iter().map(|(k, v)| (k.as_str(), v.as_str()))
+}
+
 /// One request as the signature schemes see it. Header names are lower-case.
 #[derive(Debug, Clone, Copy)]
 pub struct SignedRequest<'a> {
     /// `GET` or `POST`.
     pub method: &'a str,
-    /// The decoded query parameters (and form-body parameters for RPC v1).
-    pub params: &'a [(String, String)],
+    /// The decoded query parameters.
+    pub params: &'a [(&'a str, &'a str)],
     /// Every header of the request, names lower-cased, values as received.
     pub headers: &'a [(String, String)],
     /// Hex SHA-256 of the body.

@@ -63,6 +63,15 @@ impl FormParams {
         Ok(())
     }
 
+    /// Room for `bytes` of decoded text (a query and body of that length), so that decoding
+    /// does not move the buffer and leave copies behind.
+    pub fn with_capacity(bytes: usize) -> Self {
+        FormParams {
+            text: String::with_capacity(bytes),
+            spans: Vec::new(),
+        }
+    }
+
     /// Appends one pair as given (already decoded).
     pub fn push(&mut self, name: &str, value: &str) {
         let k = self.append(name);
@@ -113,28 +122,34 @@ impl FormParams {
     /// must be UTF-8.
     fn decode_component(&mut self, s: &str) -> Result<std::ops::Range<usize>, FormError> {
         let bytes = s.as_bytes();
-        if !bytes.iter().any(|&b| b == b'%' || b == b'+') {
+        if memchr::memchr2(b'%', b'+', bytes).is_none() {
             // Nothing to decode (most names and many values): already valid UTF-8.
             return Ok(self.append(s));
         }
         let malformed = || FormError(s.to_owned());
-        let mut out = Vec::with_capacity(bytes.len());
-        let mut i = 0;
-        while let Some(&b) = bytes.get(i) {
-            match b {
-                b'+' => out.push(b' '),
-                b'%' => {
-                    let hi = bytes.get(i + 1).and_then(|&h| hex_value(h));
-                    let lo = bytes.get(i + 2).and_then(|&l| hex_value(l));
-                    let (Some(hi), Some(lo)) = (hi, lo) else {
+        // Decoded values may be secrets (Encrypt's `Plaintext`): the scratch copy is wiped.
+        let mut out = zeroize::Zeroizing::new(Vec::with_capacity(bytes.len()));
+        let mut rest = bytes;
+        while !rest.is_empty() {
+            // The run up to the next escape is copied whole.
+            let run = memchr::memchr2(b'%', b'+', rest).unwrap_or(rest.len());
+            let (plain, tail) = rest.split_at(run);
+            out.extend_from_slice(plain);
+            rest = match tail {
+                [b'+', tail @ ..] => {
+                    out.push(b' ');
+                    tail
+                }
+                [b'%', hi, lo, tail @ ..] => {
+                    let (Some(hi), Some(lo)) = (hex_value(*hi), hex_value(*lo)) else {
                         return Err(malformed());
                     };
-                    out.push(hi << 4 | lo);
-                    i += 2;
+                    out.push((hi << 4) | lo);
+                    tail
                 }
-                _ => out.push(b),
-            }
-            i += 1;
+                [] => tail,
+                _ => return Err(malformed()),
+            };
         }
         let text = std::str::from_utf8(&out).map_err(|_| malformed())?;
         Ok(self.append(text))
@@ -214,7 +229,37 @@ mod tests {
         assert_eq!(p.get("e"), None);
     }
 
+    /// Form decoding by its definition, byte by byte: the oracle for the run-wise decoder.
+    fn decode_by_definition(s: &str) -> Option<String> {
+        let bytes = s.as_bytes();
+        let mut out = Vec::new();
+        let mut i = 0;
+        while let Some(&b) = bytes.get(i) {
+            match b {
+                b'+' => out.push(b' '),
+                b'%' => {
+                    let hex = std::str::from_utf8(bytes.get(i + 1..i + 3)?).ok()?;
+                    if !hex.bytes().all(|h| h.is_ascii_hexdigit()) {
+                        return None;
+                    }
+                    out.push(u8::from_str_radix(hex, 16).ok()?);
+                    i += 2;
+                }
+                _ => out.push(b),
+            }
+            i += 1;
+        }
+        String::from_utf8(out).ok()
+    }
+
     proptest! {
+        #[test]
+        fn decodes_as_the_definition(v in "([a-zA-Z0-9+%ü.-]|%[0-9a-fA-FgG+]{0,2}|%[cC]3%[bB][cC]){0,12}") {
+            let mut p = FormParams::default();
+            let got = p.decode(&format!("k={v}")).ok().and_then(|()| p.get("k").map(str::to_owned));
+            prop_assert_eq!(got, decode_by_definition(&v));
+        }
+
         #[test]
         fn encode_decode_round_trip(k in "[A-Za-z.]{1,8}", v in ".{0,24}") {
             let q = encode_query(&[(k.clone(), v.clone())]);

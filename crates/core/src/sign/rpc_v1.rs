@@ -51,8 +51,20 @@ pub fn string_to_sign<'p>(
 
 /// Whether `b` is left as is by `enc`.
 fn unreserved(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~')
+    UNRESERVED[usize::from(b)]
 }
+
+/// [`unreserved`] as a table (it runs for every byte of every signed request).
+static UNRESERVED: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        table[b] = c.is_ascii_alphanumeric() || matches!(c, b'-' | b'_' | b'.' | b'~');
+        b += 1;
+    }
+    table
+};
 
 const HEX: &[u8; 16] = b"0123456789ABCDEF";
 
@@ -91,11 +103,6 @@ fn push_twice_encoded(out: &mut Vec<u8>, s: &str) {
     }
 }
 
-/// `params` as the `(name, value)` pairs [`string_to_sign`] takes.
-pub fn pairs(params: &[(String, String)]) -> impl Iterator<Item = (&str, &str)> {
-    params.iter().map(|(k, v)| (k.as_str(), v.as_str()))
-}
-
 /// The base64 signature of `string_to_sign` under `secret`.
 pub fn sign(secret: &str, string_to_sign: &str) -> String {
     sign_with(&signing_key(secret), string_to_sign)
@@ -103,9 +110,11 @@ pub fn sign(secret: &str, string_to_sign: &str) -> String {
 
 /// The HMAC key of `secret` (`secret + "&"`), to sign many requests with [`sign_with`].
 pub fn signing_key(secret: &str) -> hmac::Key {
-    // The copy with `&` is wiped when dropped, like the secret itself.
-    let key = zeroize::Zeroizing::new(format!("{secret}&"));
-    hmac::Key::new(hmac::HMAC_SHA1_FOR_LEGACY_USE_ONLY, key.as_bytes())
+    // The copy with `&`, in one buffer of its final size, is wiped when dropped.
+    let mut key = zeroize::Zeroizing::new(Vec::with_capacity(secret.len() + 1));
+    key.extend_from_slice(secret.as_bytes());
+    key.push(b'&');
+    hmac::Key::new(hmac::HMAC_SHA1_FOR_LEGACY_USE_ONLY, &key)
 }
 
 /// The base64 signature of `string_to_sign` under a key from [`signing_key`].
@@ -118,7 +127,7 @@ mod tests {
     use super::super::percent::decode_form;
     use super::*;
 
-    fn pairs(items: &[(&str, &str)]) -> Vec<(String, String)> {
+    fn owned(items: &[(&str, &str)]) -> Vec<(String, String)> {
         items
             .iter()
             .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
@@ -137,13 +146,13 @@ mod tests {
             pairs.sort();
             let canonical: Vec<String> = pairs.into_iter().map(|(k, v)| format!("{k}={v}")).collect();
             let definition = format!("POST&{}&{}", enc("/"), enc(&canonical.join("&")));
-            proptest::prop_assert_eq!(string_to_sign("POST", super::pairs(&params)), definition);
+            proptest::prop_assert_eq!(string_to_sign("POST", crate::sign::pairs(&params)), definition);
         }
     }
 
     #[test]
     fn documentation_vector() {
-        let p = pairs(&[
+        let p = owned(&[
             ("AccessKeyId", "testid"),
             ("Action", "CreateKey"),
             ("Format", "json"),
@@ -152,7 +161,7 @@ mod tests {
             ("Timestamp", "2016-03-28T03:13:08Z"),
             ("Version", "2016-01-20"),
         ]);
-        let sts = string_to_sign("GET", super::pairs(&p));
+        let sts = string_to_sign("GET", crate::sign::pairs(&p));
         assert_eq!(
             sts,
             "GET&%2F&AccessKeyId%3Dtestid%26Action%3DCreateKey%26Format%3Djson%26SignatureMethod%3DHMAC-SHA1%26SignatureVersion%3D1.0%26Timestamp%3D2016-03-28T03%253A13%253A08Z%26Version%3D2016-01-20"
@@ -164,7 +173,7 @@ mod tests {
     fn captured_old_sdk_generate_data_key() {
         let q = "KeyId=alias%2Fmy-key&NumberOfBytes=32&EncryptionContext=%7B%22purpose%22%3A%20%22test%20data%22%2C%20%22a%2Ab%22%3A%20%22x%2By%2Fz~%22%7D&Version=2016-01-20&Action=GenerateDataKey&Format=JSON&RegionId=cn-hangzhou&Timestamp=2026-11-22T08%3A50%3A01Z&SignatureMethod=HMAC-SHA1&SignatureType=&SignatureVersion=1.0&SignatureNonce=a9b18817be624409ff4986fd0a83c7ed&AccessKeyId=LTAI5tTestAccessKeyId&Signature=4iQT4xVVkmUIq%2FRjcC%2FKTq9tJxQ%3D";
         let p = decode_form(q).unwrap();
-        let sts = string_to_sign("POST", super::pairs(&p));
+        let sts = string_to_sign("POST", crate::sign::pairs(&p));
         assert_eq!(
             sts,
             "POST&%2F&AccessKeyId%3DLTAI5tTestAccessKeyId%26Action%3DGenerateDataKey%26EncryptionContext%3D%257B%2522purpose%2522%253A%2520%2522test%2520data%2522%252C%2520%2522a%252Ab%2522%253A%2520%2522x%252By%252Fz~%2522%257D%26Format%3DJSON%26KeyId%3Dalias%252Fmy-key%26NumberOfBytes%3D32%26RegionId%3Dcn-hangzhou%26SignatureMethod%3DHMAC-SHA1%26SignatureNonce%3Da9b18817be624409ff4986fd0a83c7ed%26SignatureType%3D%26SignatureVersion%3D1.0%26Timestamp%3D2026-11-22T08%253A50%253A01Z%26Version%3D2016-01-20"
@@ -186,7 +195,7 @@ mod tests {
         assert_eq!(
             sign(
                 "TestAccessKeySecret123",
-                &string_to_sign("POST", super::pairs(&p))
+                &string_to_sign("POST", crate::sign::pairs(&p))
             ),
             "FP/SjFN5B/vFe+u4ELYFWGwxN9c="
         );

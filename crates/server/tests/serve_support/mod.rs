@@ -379,10 +379,8 @@ pub fn rpc_v1_params(
     .chain(params)
     .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
     .collect();
-    let sts = keywarden_core::sign::rpc_v1::string_to_sign(
-        "POST",
-        keywarden_core::sign::rpc_v1::pairs(&all),
-    );
+    let sts =
+        keywarden_core::sign::rpc_v1::string_to_sign("POST", keywarden_core::sign::pairs(&all));
     let signature = keywarden_core::sign::rpc_v1::sign(secret, &sts);
     all.push(("Signature".into(), signature));
     all

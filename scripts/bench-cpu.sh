@@ -1,0 +1,94 @@
+#!/usr/bin/env bash
+# Server CPU per request (release build): where `bench-kms.sh` shows rates, this shows what each
+# request costs the server, in user and system time, beside the same figures for `bench hello`.
+#
+#   scripts/bench-cpu.sh [DURATION] [ACTION]     seconds per run (default 6), GenerateDataKey
+#
+# For plain HTTP and TLS (TRANSPORTS="http https"), hello and then keywarden (a fresh data dir,
+# rate limit off, KEYWARDEN_LOG=warn as in bench-kms.sh): runs `bench kms` at CONNS (default 64)
+# connections, REPEAT times (default 3), and reads the server's and the generator's utime and stime
+# from /proc/<pid>/stat over the run (after 0.5 s, for DURATION - 1 s), divided by the requests
+# the generator counted. `idle` is CPU time nobody used (from /proc/stat), `steal` what the
+# hypervisor took. Everything listens on 127.0.0.1 only.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+DURATION=${1:-6}
+ACTION=${2:-GenerateDataKey}
+CONNS=${CONNS:-64}
+REPEAT=${REPEAT:-3}
+TRANSPORTS=${TRANSPORTS:-"http https"}
+WORK=$(mktemp -d /tmp/keywarden-bench-cpu.XXXXXX)
+cargo build --release -p keywarden >&2
+KW="$PWD/target/release/keywarden"
+PIDS=()
+trap 'for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$WORK"' EXIT
+
+wait_for() {
+  for _ in $(seq 100); do grep -q "$2" "$1" 2>/dev/null && return 0; sleep 0.1; done
+  echo "timed out waiting for '$2' in $1" >&2; cat "$1" >&2; exit 1
+}
+
+# user and system clock ticks of PID; the idle and steal ticks of the machine.
+ticks() { awk '{print $14, $15}' "/proc/$1/stat"; }
+machine() { awk '/^cpu /{print $5, $9}' /proc/stat; }
+
+# measure TARGET TRANSPORT SERVER_PID keywarden-args...: one run, one line of figures.
+measure() {
+  local target=$1 transport=$2 server=$3 setup=(); shift 3
+  [ "$target" = hello ] && setup=(--no-setup)
+  "$KW" "$@" bench kms --action "$ACTION" --connections "$CONNS" --duration "$DURATION" \
+    --warmup 0 "${setup[@]}" --json > "$WORK/out.json" &
+  local gen=$!
+  sleep 0.5
+  local s0 g0 m0 s1 g1 m1
+  s0=$(ticks "$server"); g0=$(ticks "$gen"); m0=$(machine)
+  sleep $((DURATION - 1))
+  s1=$(ticks "$server"); g1=$(ticks "$gen"); m1=$(machine)
+  wait "$gen"
+  python3 - "$target" "$transport" "$WORK/out.json" "$((DURATION - 1))" "$s0" "$s1" "$g0" "$g1" "$m0" "$m1" <<'EOF'
+import json, os, sys
+target, transport, path, secs, s0, s1, g0, g1, m0, m1 = sys.argv[1:]
+hz = os.sysconf("SC_CLK_TCK")
+v = json.load(open(path))
+rate = v["ReqPerSec"]
+us = lambda a, b: (int(b) - int(a)) / hz * 1e6 / (rate * int(secs))
+(su0, ss0), (su1, ss1) = s0.split(), s1.split()
+(gu0, gs0), (gu1, gs1) = g0.split(), g1.split()
+(i0, st0), (i1, st1) = m0.split(), m1.split()
+print(f"| {transport} | {target} | {rate:.0f} | {us(su0, su1) + us(ss0, ss1):.1f} | {us(su0, su1):.1f} "
+      f"| {us(ss0, ss1):.1f} | {us(gu0, gu1) + us(gs0, gs1):.1f} "
+      f"| {(int(i1) - int(i0)) / hz / int(secs):.2f} | {(int(st1) - int(st0)) / hz / int(secs):.2f} |")
+EOF
+}
+
+echo "bench cpu: $ACTION, $CONNS connections, ${DURATION} s runs, $REPEAT repeats, $(nproc) CPUs"
+echo
+echo "| transport | server | req/s | server µs/req | user | system | generator µs/req | idle cores | steal cores |"
+echo "|---|---|---:|---:|---:|---:|---:|---:|---:|"
+for transport in $TRANSPORTS; do
+  tls=(); [ "$transport" = https ] && tls=(--tls --cert-dir "$WORK/hello-certs")
+  "$KW" bench hello "${tls[@]}" > "$WORK/hello.out" 2> "$WORK/hello.log" &
+  hello=$!
+  PIDS+=($hello)
+  wait_for "$WORK/hello.out" "listening on"
+  ep=$(sed -n 's/.*listening on //p' "$WORK/hello.out")
+  hello_args=(--endpoint "$ep" --access-key-id bench --access-key-secret bench)
+  [ "$transport" = https ] && hello_args+=(--ca-file "$WORK/hello-certs/tls/ca.pem")
+
+  dir="$WORK/serve-$transport"
+  mkdir -p "$dir"
+  KEYWARDEN_LOG=warn KEYWARDEN_CONFIG="$dir/config.json" "$KW" serve --data-dir "$dir/data" \
+    --listen 127.0.0.1:0 --rate-limit 0 $([ "$transport" = http ] && echo --no-tls) \
+    > "$dir/serve.out" 2> "$dir/serve.log" &
+  serve=$!
+  PIDS+=($serve)
+  wait_for "$dir/serve.out" "listening on"
+  wait_for "$dir/config.json" "127.0.0.1"
+
+  for _ in $(seq "$REPEAT"); do
+    KEYWARDEN_CONFIG="$WORK/none.json" measure hello "$transport" "$hello" "${hello_args[@]}"
+    KEYWARDEN_CONFIG="$dir/config.json" measure keywarden "$transport" "$serve"
+  done
+  kill "$hello" "$serve"; wait "$hello" "$serve" 2>/dev/null || true
+  PIDS=()
+done
