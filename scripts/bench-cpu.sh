@@ -23,10 +23,7 @@ KW="$PWD/target/release/keywarden"
 PIDS=()
 trap 'for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$WORK"' EXIT
 
-wait_for() {
-  for _ in $(seq 100); do grep -q "$2" "$1" 2>/dev/null && return 0; sleep 0.1; done
-  echo "timed out waiting for '$2' in $1" >&2; cat "$1" >&2; exit 1
-}
+. scripts/bench-servers.sh
 
 # user and system clock ticks of PID; the idle and steal ticks of the machine.
 ticks() { awk '{print $14, $15}' "/proc/$1/stat"; }
@@ -66,24 +63,11 @@ echo
 echo "| transport | server | req/s | server µs/req | user | system | generator µs/req | idle cores | steal cores |"
 echo "|---|---|---:|---:|---:|---:|---:|---:|---:|"
 for transport in $TRANSPORTS; do
-  tls=(); [ "$transport" = https ] && tls=(--tls --cert-dir "$WORK/hello-certs")
-  "$KW" bench hello "${tls[@]}" > "$WORK/hello.out" 2> "$WORK/hello.log" &
-  hello=$!
-  PIDS+=($hello)
-  wait_for "$WORK/hello.out" "listening on"
-  ep=$(sed -n 's/.*listening on //p' "$WORK/hello.out")
-  hello_args=(--endpoint "$ep" --access-key-id bench --access-key-secret bench)
-  [ "$transport" = https ] && hello_args+=(--ca-file "$WORK/hello-certs/tls/ca.pem")
-
-  dir="$WORK/serve-$transport"
-  mkdir -p "$dir"
-  KEYWARDEN_LOG=warn KEYWARDEN_CONFIG="$dir/config.json" "$KW" serve --data-dir "$dir/data" \
-    --listen 127.0.0.1:0 --rate-limit 0 $([ "$transport" = http ] && echo --no-tls) \
-    > "$dir/serve.out" 2> "$dir/serve.log" &
-  serve=$!
-  PIDS+=($serve)
-  wait_for "$dir/serve.out" "listening on"
-  wait_for "$dir/config.json" "127.0.0.1"
+  start_servers "$transport"
+  hello=$HELLO_PID
+  serve=$SERVE_PID
+  dir=$SERVE_DIR
+  hello_args=("${HELLO_ARGS[@]}")
 
   for _ in $(seq "$REPEAT"); do
     KEYWARDEN_CONFIG="$WORK/none.json" measure hello "$transport" "$hello" "${hello_args[@]}"

@@ -33,11 +33,7 @@ trap 'for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$WO
 : > "$WORK/rows"
 : > "$WORK/rss"
 
-# wait_for FILE PATTERN: until FILE holds a line matching PATTERN (10 s at most).
-wait_for() {
-  for _ in $(seq 100); do grep -q "$2" "$1" 2>/dev/null && return 0; sleep 0.1; done
-  echo "timed out waiting for '$2' in $1" >&2; cat "$1" >&2; exit 1
-}
+. scripts/bench-servers.sh
 
 stop_all() {
   for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done
@@ -71,25 +67,11 @@ EOF
 }
 
 for transport in $TRANSPORTS; do
-  # The baseline: any credentials, no set-up calls (hello ignores the action).
-  "$KW" bench hello $([ "$transport" = https ] && echo --tls --cert-dir "$WORK/hello-certs") \
-    > "$WORK/hello.out" 2> "$WORK/hello.log" &
-  PIDS+=($!)
-  wait_for "$WORK/hello.out" "listening on"
-  ep=$(sed -n 's/.*listening on //p' "$WORK/hello.out")
-  hello_args=(--endpoint "$ep" --access-key-id bench --access-key-secret bench)
-  [ "$transport" = https ] && hello_args+=(--ca-file "$WORK/hello-certs/tls/ca.pem")
-
-  # keywarden itself, on a fresh data dir, its profile in the same directory.
-  dir="$WORK/serve-$transport"
-  mkdir -p "$dir"
-  KEYWARDEN_LOG=warn KEYWARDEN_CONFIG="$dir/config.json" "$KW" serve --data-dir "$dir/data" \
-    --listen 127.0.0.1:0 --rate-limit 0 $([ "$transport" = http ] && echo --no-tls) \
-    > "$dir/serve.out" 2> "$dir/serve.log" &
-  serve_pid=$!
-  PIDS+=($serve_pid)
-  wait_for "$dir/serve.out" "listening on"
-  wait_for "$dir/config.json" "127.0.0.1"
+  # The baseline (hello, which ignores the action and checks nothing) and keywarden itself.
+  start_servers "$transport"
+  serve_pid=$SERVE_PID
+  dir=$SERVE_DIR
+  hello_args=("${HELLO_ARGS[@]}")
 
   for action in $ACTIONS; do
     for c in $CONNS; do
