@@ -17,13 +17,8 @@ ACTION=${2:-GenerateDataKey}
 CONNS=${CONNS:-64}
 REPEAT=${REPEAT:-3}
 TRANSPORTS=${TRANSPORTS:-"http https"}
-WORK=$(mktemp -d /tmp/keywarden-bench-cpu.XXXXXX)
-cargo build --release -p keywarden >&2
-KW="$PWD/target/release/keywarden"
-PIDS=()
-trap 'for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$WORK"' EXIT
-
 . scripts/bench-servers.sh
+bench_init bench-cpu
 
 # user and system clock ticks of PID; the idle and steal ticks of the machine.
 ticks() { awk '{print $14, $15}' "/proc/$1/stat"; }

@@ -25,15 +25,10 @@ REPEAT=${REPEAT:-3}
 CONNS=${CONNS:-"1 8 64 256"}
 ACTIONS=${ACTIONS:-"GenerateDataKey Decrypt Encrypt DescribeKey"}
 TRANSPORTS=${TRANSPORTS:-"http https"}
-WORK=$(mktemp -d /tmp/keywarden-bench-kms.XXXXXX)
-cargo build --release -p keywarden >&2
-KW="$PWD/target/release/keywarden"
-PIDS=()
-trap 'for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$WORK"' EXIT
+. scripts/bench-servers.sh
+bench_init bench-kms
 : > "$WORK/rows"
 : > "$WORK/rss"
-
-. scripts/bench-servers.sh
 
 stop_all() {
   for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done

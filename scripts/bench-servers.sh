@@ -1,6 +1,15 @@
-# Shared by bench-kms.sh and bench-cpu.sh (sourced, not run): start the two servers a benchmark
-# compares. Needs KW (the keywarden binary), WORK (a scratch dir) and the array PIDS (each started
-# server's pid is appended, for the caller's clean-up trap).
+# Shared by bench-kms.sh and bench-cpu.sh (sourced, not run, from the repository root): the
+# release build, a scratch dir, and the two servers a benchmark compares.
+
+# bench_init NAME: builds the release binary (KW), makes WORK=/tmp/keywarden-NAME.XXXXXX and sets
+# a trap that stops every server started (PIDS) and removes WORK on exit.
+bench_init() {
+  WORK=$(mktemp -d "/tmp/keywarden-$1.XXXXXX")
+  cargo build --release -p keywarden >&2
+  KW="$PWD/target/release/keywarden"
+  PIDS=()
+  trap 'for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$WORK"' EXIT
+}
 
 # wait_for FILE PATTERN: until FILE holds a line matching PATTERN (10 s at most).
 wait_for() {

@@ -90,7 +90,7 @@ impl FormParams {
     }
 
     /// The pairs, in order.
-    pub fn iter(&self) -> impl DoubleEndedIterator<Item = (&str, &str)> + Clone + '_ {
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> + '_ {
         self.spans
             .iter()
             .map(|(k, v)| (self.slice(k), self.slice(v)))
@@ -122,14 +122,15 @@ impl FormParams {
     /// must be UTF-8.
     fn decode_component(&mut self, s: &str) -> Result<std::ops::Range<usize>, FormError> {
         let bytes = s.as_bytes();
-        if memchr::memchr2(b'%', b'+', bytes).is_none() {
+        let Some(first) = memchr::memchr2(b'%', b'+', bytes) else {
             // Nothing to decode (most names and many values): already valid UTF-8.
             return Ok(self.append(s));
-        }
+        };
         let malformed = || FormError(s.to_owned());
         // Decoded values may be secrets (Encrypt's `Plaintext`): the scratch copy is wiped.
         let mut out = zeroize::Zeroizing::new(Vec::with_capacity(bytes.len()));
-        let mut rest = bytes;
+        let (plain, mut rest) = bytes.split_at(first);
+        out.extend_from_slice(plain);
         while !rest.is_empty() {
             // The run up to the next escape is copied whole.
             let run = memchr::memchr2(b'%', b'+', rest).unwrap_or(rest.len());

@@ -67,9 +67,11 @@ pub(super) fn append(
     }
     let mut chunks = rows.chunks_exact(ROWS_PER_INSERT);
     for chunk in chunks.by_ref() {
-        insert(conn, chunk)?;
+        insert(conn, &INSERT_MANY, chunk)?;
     }
-    insert(conn, chunks.remainder())?;
+    for row in chunks.remainder() {
+        insert(conn, &INSERT_ONE, std::slice::from_ref(row))?;
+    }
     Ok(current)
 }
 
@@ -118,24 +120,18 @@ impl NewRow {
     }
 }
 
-/// Inserts `rows` with one cached statement: [`ROWS_PER_INSERT`] of them, or any other number
-/// one at a time.
-fn insert(conn: &Connection, rows: &[NewRow]) -> StoreResult<()> {
-    static ONE: LazyLock<String> = LazyLock::new(|| insert_sql(1));
-    static MANY: LazyLock<String> = LazyLock::new(|| insert_sql(ROWS_PER_INSERT));
-    let (sql, per_statement) = if rows.len() == ROWS_PER_INSERT {
-        (&*MANY, ROWS_PER_INSERT)
-    } else {
-        (&*ONE, 1)
-    };
-    let mut statement = conn.prepare_cached(sql).db()?;
-    for chunk in rows.chunks(per_statement) {
-        statement
-            .execute(rusqlite::params_from_iter(
-                chunk.iter().flat_map(NewRow::values),
-            ))
-            .db()?;
-    }
+/// The statement inserting one row, and the one inserting [`ROWS_PER_INSERT`].
+static INSERT_ONE: LazyLock<String> = LazyLock::new(|| insert_sql(1));
+static INSERT_MANY: LazyLock<String> = LazyLock::new(|| insert_sql(ROWS_PER_INSERT));
+
+/// Runs `sql` (cached), made by [`insert_sql`] for `rows.len()` rows, with their values.
+fn insert(conn: &Connection, sql: &str, rows: &[NewRow]) -> StoreResult<()> {
+    conn.prepare_cached(sql)
+        .db()?
+        .execute(rusqlite::params_from_iter(
+            rows.iter().flat_map(NewRow::values),
+        ))
+        .db()?;
     Ok(())
 }
 
