@@ -379,6 +379,12 @@ pub struct ServeArgs {
     /// Seconds to complete a TLS handshake.
     #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..))]
     pub tls_handshake_timeout: u64,
+    /// Create a new installation in a data dir that holds other files. Without it, state (a
+    /// root key, a database, an account) is created only in an absent or empty directory, and
+    /// an existing installation must be whole: a missing or wrong root.key, database or
+    /// instance.json refuses the start.
+    #[arg(long)]
+    pub init: bool,
 }
 
 /// `keywarden kms <Action> [--Param value]...` (and `keywarden ram <Action> ...`).

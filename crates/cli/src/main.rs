@@ -7,6 +7,7 @@ mod configure;
 mod exit;
 mod files;
 mod kms;
+mod logging;
 mod serve;
 
 /// mimalloc instead of the system allocator: the server allocates small, short-lived buffers on

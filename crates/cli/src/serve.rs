@@ -2,6 +2,7 @@
 //! and serves until SIGTERM.
 
 use keywarden_client::profile::{self, Profile};
+use std::io::Write;
 use std::time::Duration;
 
 use keywarden_server::{KmsOptions, LimitsConfig, ServeConfig};
@@ -10,21 +11,11 @@ use crate::cli::ServeArgs;
 
 /// Runs the command.
 pub fn run(args: ServeArgs) -> anyhow::Result<()> {
-    init_logging();
+    crate::logging::init()?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
     runtime.block_on(serve(args))
-}
-
-fn init_logging() {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("KEYWARDEN_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .with_writer(std::io::stderr)
-        .init();
 }
 
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {
@@ -42,6 +33,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         tls_key: args.tls_key.clone(),
         tls_client_ca: args.tls_client_ca.clone(),
         limits: limits(&args),
+        init: args.init,
     };
     let prepared = keywarden_server::prepare(config).await?;
     let data_dir = std::path::absolute(&args.data_dir)?;
@@ -65,7 +57,8 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     keywarden_server::serve(prepared, move |addr| {
         let scheme = if tls { "https" } else { "http" };
         let endpoint = format!("{scheme}://{addr}");
-        println!("keywarden listening on {endpoint}");
+        // Not `println!`: it panics when stdout is closed; the log line below says the same.
+        let _ = writeln!(std::io::stdout(), "keywarden listening on {endpoint}");
         tracing::info!(%endpoint, "listening; GET /health answers when ready");
         if !no_profile {
             write_default_profile(&endpoint, &data_dir, generated_ca);

@@ -30,7 +30,14 @@ pub enum WrapError {
 /// The root key, expanded. Never stored in the database.
 pub struct RootKey {
     key: LessSafeKey,
+    check: [u8; ROOT_KEY_CHECK_LEN],
 }
+
+/// Length of [`RootKey::check_value`].
+pub const ROOT_KEY_CHECK_LEN: usize = 32;
+
+/// What the check value authenticates: a fixed label, so the value reveals nothing of the key.
+const CHECK_LABEL: &[u8] = b"keywarden root key check value v1";
 
 impl RootKey {
     /// Expands 32 bytes of root key.
@@ -40,9 +47,25 @@ impl RootKey {
         }
         let unbound = UnboundKey::new(&AES_256_GCM, bytes.expose_secret())
             .map_err(|_| WrapError::BadRootKey)?;
+        let mac = aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, bytes.expose_secret());
+        let mut check = [0u8; ROOT_KEY_CHECK_LEN];
+        check.copy_from_slice(aws_lc_rs::hmac::sign(&mac, CHECK_LABEL).as_ref());
         Ok(Self {
             key: LessSafeKey::new(unbound),
+            check,
         })
+    }
+
+    /// `HMAC-SHA256(root key, fixed label)`: stored beside the data the key protects, so a
+    /// start with another key (a wrong, corrupted or regenerated `root.key`) is refused before
+    /// anything is served. One-way: it does not help find the key.
+    pub fn check_value(&self) -> [u8; ROOT_KEY_CHECK_LEN] {
+        self.check
+    }
+
+    /// Whether `stored` is this key's [`RootKey::check_value`] (constant time).
+    pub fn matches_check_value(&self, stored: &[u8]) -> bool {
+        aws_lc_rs::constant_time::verify_slices_are_equal(&self.check, stored).is_ok()
     }
 
     /// Seals `secret` for storage, bound to `aad`.
@@ -106,6 +129,25 @@ pub fn access_key_aad(access_key_id: &str) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_check_value_tells_keys_apart_and_is_stable() {
+        let key = RootKey::new(&SecretBytes::new(vec![1; 32])).unwrap();
+        let same = RootKey::new(&SecretBytes::new(vec![1; 32])).unwrap();
+        let mut flipped = vec![1; 32];
+        flipped[7] ^= 0x10;
+        let other = RootKey::new(&SecretBytes::new(flipped)).unwrap();
+        assert_eq!(key.check_value(), same.check_value());
+        assert!(key.matches_check_value(&same.check_value()));
+        assert!(!key.matches_check_value(&other.check_value()));
+        assert!(!key.matches_check_value(&key.check_value()[..31]));
+        // A known answer: HMAC-SHA256 over the label, so another implementation can check it.
+        let expected = aws_lc_rs::hmac::sign(
+            &aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, &[1; 32]),
+            b"keywarden root key check value v1",
+        );
+        assert_eq!(&key.check_value()[..], expected.as_ref());
+    }
 
     #[test]
     fn seal_open_and_binding() {

@@ -47,7 +47,12 @@
 //! taken from the request are cut to [`MAX_FIELD_BYTES`], so anonymous traffic cannot grow the
 //! log by more than about a kilobyte per request.
 
+use std::future::Future;
+use std::panic::AssertUnwindSafe;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use keywarden_core::audit::AuditRecord;
@@ -56,6 +61,7 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
 use crate::action::Product;
+use crate::error::{ApiError, Unavailable};
 use crate::exchange::Exchange;
 
 /// Longest string copied from an unauthenticated request into a record, in bytes.
@@ -63,6 +69,16 @@ pub const MAX_FIELD_BYTES: usize = 256;
 
 /// How long shutdown keeps retrying a failing append before giving up (and saying so).
 const SHUTDOWN_PATIENCE: Duration = Duration::from_secs(30);
+
+/// How long a call waits for room in a full audit queue before it is refused (503).
+pub const RESERVE_PATIENCE: Duration = Duration::from_secs(2);
+
+/// The longest pause between retries of a failing append (so the trail is back within about
+/// this long after the fault clears).
+const MAX_RETRY_DELAY: Duration = Duration::from_secs(1);
+
+/// Pause before the writer loop is restarted after a panic.
+const RESTART_DELAY: Duration = Duration::from_millis(100);
 
 /// Tunables of the writer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -149,14 +165,76 @@ pub fn record_of(ex: &Exchange, time_ms: i64) -> AuditRecord {
     }
 }
 
+/// Whether the trail can be written, shared by the writer (which knows) and the sink (which
+/// refuses calls while it cannot).
+#[derive(Debug, Default)]
+struct TrailHealth {
+    /// The last append failed (or the writer panicked) and none has succeeded since.
+    failing: AtomicBool,
+    /// Calls refused while failing, reported when the trail recovers.
+    refused: AtomicU64,
+}
+
+impl TrailHealth {
+    fn failed(&self, why: &dyn std::fmt::Display) {
+        if !self.failing.swap(true, Ordering::SeqCst) {
+            tracing::error!(error = %why, "the audit trail cannot be written: API calls are refused with 503 until it can");
+        }
+    }
+
+    fn recovered(&self) {
+        if self.failing.swap(false, Ordering::SeqCst) {
+            let refused = self.refused.swap(0, Ordering::SeqCst);
+            tracing::warn!(
+                refused,
+                "the audit trail is writable again; calls are served"
+            );
+        }
+    }
+}
+
 /// Where the HTTP layer hands records over. Cheap to clone.
 #[derive(Debug, Clone)]
 pub struct AuditSink {
     tx: mpsc::Sender<AuditRecord>,
+    health: Arc<TrailHealth>,
+}
+
+/// Room in the audit queue for the record of one call, taken before the call runs: once a
+/// call has a slot, recording it can neither wait nor fail.
+#[derive(Debug)]
+pub struct AuditSlot<'a> {
+    permit: mpsc::Permit<'a, AuditRecord>,
+}
+
+impl AuditSlot<'_> {
+    /// Queues the call's record (at once: the room is already taken).
+    pub fn record(self, record: AuditRecord) {
+        self.permit.send(record);
+    }
 }
 
 impl AuditSink {
-    /// Queues `record`, waiting while the queue is full. After [`AuditWriter::finish`] the
+    /// Room for the record of a call about to run, or 503 `ServiceUnavailableTemporary` when
+    /// the trail cannot be written (the last append failed, the writer is gone, or the queue
+    /// stayed full for [`RESERVE_PATIENCE`]): then the call must not run, so nothing happens
+    /// unaudited.
+    pub async fn reserve(&self) -> Result<AuditSlot<'_>, ApiError> {
+        let refuse = || {
+            self.health.refused.fetch_add(1, Ordering::Relaxed);
+            ApiError::ServiceUnavailable(Unavailable::AuditTrail)
+        };
+        if self.health.failing.load(Ordering::Relaxed) {
+            return Err(refuse());
+        }
+        match tokio::time::timeout(RESERVE_PATIENCE, self.tx.reserve()).await {
+            Ok(Ok(permit)) => Ok(AuditSlot { permit }),
+            Ok(Err(_)) | Err(_) => Err(refuse()),
+        }
+    }
+
+    /// Queues `record`, waiting while the queue is full (for writers of many records, such as
+    /// benchmarks; API calls use [`AuditSink::reserve`]). After [`AuditWriter::finish`] the
     /// record cannot be stored; that is logged as an error, never skipped silently.
     pub async fn submit(&self, record: AuditRecord) {
         if let Err(mpsc::error::SendError(lost)) = self.tx.send(record).await {
@@ -204,8 +282,28 @@ pub async fn start(
     }
     let (tx, rx) = mpsc::channel(options.queue.max(1));
     let (stop, stopped) = oneshot::channel();
-    let task = tokio::spawn(run(store, rx, stopped, options, head));
-    Ok((AuditSink { tx }, AuditWriter { stop, task }))
+    let health = Arc::new(TrailHealth::default());
+    let writer = Writer {
+        store,
+        rx,
+        stopped,
+        max_batch: options.max_batch.max(1),
+        batch: Vec::with_capacity(options.max_batch.max(1)),
+        options,
+        head,
+        anchor: Anchor {
+            options,
+            logged: head,
+            since_logged: 0,
+        },
+        health: Arc::clone(&health),
+        #[cfg(test)]
+        inject_panics: Arc::default(),
+    };
+    #[cfg(test)]
+    tests::INJECT.with(|n| writer.inject_panics.store(n.get(), Ordering::SeqCst));
+    let task = tokio::spawn(supervise(writer));
+    Ok((AuditSink { tx, health }, AuditWriter { stop, task }))
 }
 
 /// When to log the head.
@@ -234,85 +332,146 @@ impl Anchor {
     }
 }
 
-async fn run(
+/// The writer's state. It outlives a panic of [`Writer::run`]: the queue and the batch being
+/// appended are kept, so [`supervise`] can restart the loop without losing a record.
+struct Writer {
     store: Arc<dyn KeyStore>,
-    mut rx: mpsc::Receiver<AuditRecord>,
-    mut stopped: oneshot::Receiver<()>,
+    rx: mpsc::Receiver<AuditRecord>,
+    stopped: oneshot::Receiver<()>,
     options: AuditOptions,
-    mut head: Option<AuditHead>,
-) -> Option<AuditHead> {
-    let max_batch = options.max_batch.max(1);
-    let mut anchor = Anchor {
-        options,
-        logged: head,
-        since_logged: 0,
-    };
-    let mut batch = Vec::with_capacity(max_batch);
-    let mut tick = tokio::time::interval(options.anchor_interval.max(Duration::from_millis(1)));
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    tick.tick().await;
-    loop {
-        tokio::select! {
-            biased;
-            _ = &mut stopped => break,
-            received = rx.recv_many(&mut batch, max_batch) => {
-                if received == 0 {
-                    break;
-                }
-                head = append(&*store, &mut batch, None).await.or(head);
-                anchor.appended(head, received);
-                // A small batch: let the next one gather for a moment, so the commit (and its
-                // fsync) is shared by more calls. Calls do not wait for it (their records are
-                // queued); a crash loses at most this much more (see the module docs).
-                if received < max_batch / 4 {
-                    tokio::time::sleep(options.gather).await;
-                }
-            }
-            _ = tick.tick() => anchor.log(head, "periodic"),
-        }
-    }
-    // Drain: no new records, every queued one stored.
-    rx.close();
-    let deadline = Instant::now() + SHUTDOWN_PATIENCE;
-    while rx.recv_many(&mut batch, max_batch).await > 0 {
-        head = append(&*store, &mut batch, Some(deadline)).await.or(head);
-    }
-    match head {
-        Some(h) => {
-            tracing::info!(audit_head = %h, "audit trail closed; final head (verify later with `keywarden audit --verify --expect-head {h}`)")
-        }
-        None => tracing::info!("audit trail closed (empty)"),
-    }
-    head
+    max_batch: usize,
+    /// Taken from the queue, not yet stored.
+    batch: Vec<AuditRecord>,
+    head: Option<AuditHead>,
+    anchor: Anchor,
+    health: Arc<TrailHealth>,
+    /// Appends that panic before reaching the store (a stand-in for a bug in the writer).
+    #[cfg(test)]
+    inject_panics: Arc<AtomicU64>,
 }
 
-/// Appends `batch` (emptying it), retrying failures with backoff until it succeeds or, at
-/// shutdown, until `deadline`.
-async fn append(
-    store: &dyn KeyStore,
-    batch: &mut Vec<AuditRecord>,
-    deadline: Option<Instant>,
-) -> Option<AuditHead> {
-    let mut delay = Duration::from_millis(50);
+/// Runs the writer loop, restarting it after a panic (a bug: logged, the trail marked failing
+/// so calls are refused meanwhile), then drains the queue at shutdown.
+async fn supervise(mut writer: Writer) -> Option<AuditHead> {
     loop {
-        match store.append_audit(batch).await {
-            Ok(head) => {
-                batch.clear();
-                return head;
+        match CatchUnwind(Box::pin(writer.run())).await {
+            Ok(()) => break,
+            Err(_panic) => {
+                writer
+                    .health
+                    .failed(&"the audit writer panicked; restarting it");
+                tokio::time::sleep(RESTART_DELAY).await;
             }
-            Err(e) => {
-                tracing::error!(error = %e, records = batch.len(), "audit append failed; API calls wait until it succeeds");
-                if deadline.is_some_and(|d| Instant::now() >= d) {
-                    tracing::error!(
-                        records = batch.len(),
-                        "audit append still failing at shutdown: these records are lost"
-                    );
-                    batch.clear();
-                    return None;
+        }
+    }
+    writer.drain().await
+}
+
+impl Writer {
+    /// Appends what is queued until told to stop (or every sink is gone).
+    async fn run(&mut self) {
+        // A batch left by a panic is stored first.
+        if !self.batch.is_empty() {
+            self.append(None).await;
+        }
+        let mut tick =
+            tokio::time::interval(self.options.anchor_interval.max(Duration::from_millis(1)));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        tick.tick().await;
+        loop {
+            tokio::select! {
+                biased;
+                _ = &mut self.stopped => return,
+                received = self.rx.recv_many(&mut self.batch, self.max_batch) => {
+                    if received == 0 {
+                        return;
+                    }
+                    self.append(None).await;
+                    self.anchor.appended(self.head, received);
+                    // A small batch: let the next one gather for a moment, so the commit (and
+                    // its fsync) is shared by more calls. Calls do not wait for it (their
+                    // records are queued); a crash loses at most this much more (see the
+                    // module docs).
+                    if received < self.max_batch / 4 {
+                        tokio::time::sleep(self.options.gather).await;
+                    }
                 }
-                tokio::time::sleep(delay).await;
-                delay = (delay * 2).min(Duration::from_secs(5));
+                _ = tick.tick() => self.anchor.log(self.head, "periodic"),
             }
+        }
+    }
+
+    /// At shutdown: no new records, every queued one stored; logs and returns the head.
+    async fn drain(mut self) -> Option<AuditHead> {
+        self.rx.close();
+        let deadline = Instant::now() + SHUTDOWN_PATIENCE;
+        loop {
+            if self.batch.is_empty()
+                && self.rx.recv_many(&mut self.batch, self.max_batch).await == 0
+            {
+                break;
+            }
+            self.append(Some(deadline)).await;
+        }
+        match self.head {
+            Some(h) => {
+                tracing::info!(audit_head = %h, "audit trail closed; final head (verify later with `keywarden audit --verify --expect-head {h}`)")
+            }
+            None => tracing::info!("audit trail closed (empty)"),
+        }
+        self.head
+    }
+
+    /// Appends the batch (emptying it), retrying failures with backoff until it succeeds or,
+    /// at shutdown, until `deadline`. While it fails the trail is marked failing, so new
+    /// calls are refused instead of running unaudited.
+    async fn append(&mut self, deadline: Option<Instant>) {
+        let mut delay = Duration::from_millis(50);
+        loop {
+            #[cfg(test)]
+            if self.inject_panics.load(Ordering::SeqCst) > 0 {
+                self.inject_panics.fetch_sub(1, Ordering::SeqCst);
+                panic!("injected audit writer panic");
+            }
+            match self.store.append_audit(&self.batch).await {
+                Ok(head) => {
+                    self.batch.clear();
+                    self.head = head.or(self.head);
+                    self.health.recovered();
+                    return;
+                }
+                Err(e) => {
+                    self.health.failed(&e);
+                    tracing::warn!(error = %e, records = self.batch.len(), "audit append failed; retrying");
+                    if deadline.is_some_and(|d| Instant::now() >= d) {
+                        tracing::error!(
+                            records = self.batch.len(),
+                            "audit append still failing at shutdown: these records are lost"
+                        );
+                        self.batch.clear();
+                        return;
+                    }
+                    tokio::time::sleep(delay).await;
+                    delay = (delay * 2).min(MAX_RETRY_DELAY);
+                }
+            }
+        }
+    }
+}
+
+/// A future that turns a panic while polling `F` into an `Err`, so [`supervise`] can restart
+/// the loop (tokio would otherwise end the task and drop the queue with it).
+struct CatchUnwind<F>(F);
+
+impl<F: Future + Unpin> Future for CatchUnwind<F> {
+    type Output = Result<F::Output, Box<dyn std::any::Any + Send>>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let inner = &mut self.0;
+        match std::panic::catch_unwind(AssertUnwindSafe(|| Pin::new(inner).poll(cx))) {
+            Ok(Poll::Pending) => Poll::Pending,
+            Ok(Poll::Ready(v)) => Poll::Ready(Ok(v)),
+            Err(panic) => Poll::Ready(Err(panic)),
         }
     }
 }
@@ -326,6 +485,11 @@ mod tests {
     use crate::error::ApiError;
     use keywarden_store::sqlite::SqliteStore;
     use serde_json::json;
+
+    thread_local! {
+        /// Panics to inject into writers started on this thread.
+        pub(super) static INJECT: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+    }
 
     fn exchange(facts: AuditFacts, caller: bool, result: Result<Reply, ApiError>) -> Exchange {
         let mut ex = Exchange::new("RID".into(), "10.1.2.3:4567".parse().unwrap());
@@ -450,6 +614,50 @@ mod tests {
         assert_eq!(head.seq, 400);
         let all = store.list_audit(None, 0, 1000).await.unwrap();
         assert_eq!(all.len(), 400);
+        keywarden_core::audit::verify(keywarden_core::audit::ChainStart::Genesis, all).unwrap();
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_panicking_writer_is_restarted_and_loses_no_record() {
+        let dir = tempfile::tempdir().unwrap();
+        let store: Arc<dyn KeyStore> = Arc::new(
+            SqliteStore::open(&dir.path().join("keywarden.db"))
+                .await
+                .unwrap(),
+        );
+        INJECT.with(|n| n.set(2));
+        let (sink, writer) = start(Arc::clone(&store), AuditOptions::default())
+            .await
+            .unwrap();
+        INJECT.with(|n| n.set(0));
+        let (mut admitted, mut refused) = (0u64, 0u64);
+        let deadline = Instant::now() + Duration::from_secs(20);
+        // Until the writer has panicked twice and calls are admitted again.
+        while refused == 0 || admitted < 10 || sink.health.failing.load(Ordering::SeqCst) {
+            assert!(Instant::now() < deadline, "the writer did not recover");
+            match sink.reserve().await {
+                Ok(slot) => {
+                    let mut r = keywarden_store::conformance::sample_audit_record(
+                        &format!("r{admitted}"),
+                        now_ms(),
+                    );
+                    r.seq = 0;
+                    slot.record(r);
+                    admitted += 1;
+                }
+                // While the writer is down calls are refused, never run unaudited.
+                Err(e) => {
+                    assert_eq!(e.code(), "ServiceUnavailableTemporary");
+                    refused += 1;
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        let head = writer.finish().await.unwrap();
+        // Every admitted call's record survived both panics, in one verifiable chain.
+        assert_eq!(head.seq, admitted);
+        let all = store.list_audit(None, 0, 10_000).await.unwrap();
+        assert_eq!(all.len() as u64, admitted);
         keywarden_core::audit::verify(keywarden_core::audit::ChainStart::Genesis, all).unwrap();
     }
 }

@@ -21,8 +21,8 @@ use keywarden_core::secret::SecretBytes;
 use keywarden_core::wrap::{ROOT_KEY_LEN, RootKey};
 use keywarden_store::sqlite::SqliteStore;
 use keywarden_store::{
-    AccessKeyRecord, AttachmentRecord, KeyStore, POLICY_SYSTEM, PRINCIPAL_USER, StoreError,
-    UserRecord,
+    AccessKeyRecord, AttachmentRecord, InstanceRecord, KeyStore, POLICY_SYSTEM, PRINCIPAL_USER,
+    StoreError, UserRecord,
 };
 use serde::{Deserialize, Serialize};
 
@@ -50,7 +50,60 @@ pub enum BootstrapError {
         /// What is wrong.
         reason: String,
     },
-    /// The store failed to open.
+    /// Part of an installation is missing: the server will not guess (a new root key would
+    /// orphan every sealed key; a new database or account would silently lose or rename them).
+    #[error("{path} is missing, but {present} exists: {advice}")]
+    Missing {
+        /// The missing file.
+        path: PathBuf,
+        /// A file of the installation that does exist.
+        present: PathBuf,
+        /// What to do.
+        advice: &'static str,
+    },
+    /// `root.key` is not the key the database was sealed with.
+    #[error(
+        "{path} does not match the database {db} (root key check value differs): it is not the root key of this installation; restore the right root.key from the backup taken with this database"
+    )]
+    RootKeyMismatch {
+        /// The root key file.
+        path: PathBuf,
+        /// The database.
+        db: PathBuf,
+    },
+    /// `instance.json` (or `--region`) disagrees with the identity recorded in the database.
+    #[error("{path}: {detail}; the database {db} records account {account} in region {region}")]
+    InstanceMismatch {
+        /// The file (or flag) that disagrees.
+        path: PathBuf,
+        /// How.
+        detail: String,
+        /// The database.
+        db: PathBuf,
+        /// The recorded account.
+        account: String,
+        /// The recorded region.
+        region: String,
+    },
+    /// The directory holds other files but no installation: state is only created in an empty
+    /// directory, or with `--init`.
+    #[error(
+        "{dir} is not empty and holds no keywarden installation; pass --init to create one there"
+    )]
+    NotEmpty {
+        /// The data dir.
+        dir: PathBuf,
+    },
+    /// The database failed to open (damaged, newer schema, unreadable).
+    #[error("{path}: {source}")]
+    Database {
+        /// The database file.
+        path: PathBuf,
+        /// The failure.
+        #[source]
+        source: keywarden_store::StoreError,
+    },
+    /// The store failed.
     #[error("store: {0}")]
     Store(#[from] keywarden_store::StoreError),
     /// TLS material failed.
@@ -90,24 +143,301 @@ struct Instance {
 /// The name of the bootstrap admin user.
 pub const ADMIN_USER: &str = "admin";
 
-/// Opens (creating on first start) everything in `data_dir`, returning the server state.
+/// The files of an installation in a data dir.
+struct Layout {
+    dir: PathBuf,
+    root_key: PathBuf,
+    db: PathBuf,
+    instance: PathBuf,
+    credentials: PathBuf,
+}
+
+impl Layout {
+    fn of(dir: &Path) -> Self {
+        Self {
+            dir: dir.to_owned(),
+            root_key: dir.join("root.key"),
+            db: dir.join("keywarden.db"),
+            instance: dir.join("instance.json"),
+            credentials: dir.join("credentials.json"),
+        }
+    }
+
+    /// The first file of the installation that exists, if any.
+    fn any_present(&self) -> Option<&Path> {
+        [&self.root_key, &self.db, &self.instance, &self.credentials]
+            .into_iter()
+            .map(PathBuf::as_path)
+            .find(|p| p.exists())
+    }
+
+    /// Refuses unless `path` exists (naming `present`, which does).
+    fn require(
+        &self,
+        path: &Path,
+        present: &Path,
+        advice: &'static str,
+    ) -> Result<(), BootstrapError> {
+        if path.exists() {
+            return Ok(());
+        }
+        Err(BootstrapError::Missing {
+            path: path.to_owned(),
+            present: present.to_owned(),
+            advice,
+        })
+    }
+}
+
+/// Whether `dir` is absent or empty.
+fn is_empty_dir(dir: &Path) -> Result<bool, BootstrapError> {
+    match std::fs::read_dir(dir) {
+        Ok(mut entries) => Ok(entries.next().is_none()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(true),
+        Err(e) => Err(io_err(dir)(e)),
+    }
+}
+
+/// Opens everything in `data_dir`, returning the server state; creates a new installation
+/// only in an absent or empty directory, or, with `init`, in one holding no installation.
+///
+/// An existing installation must be whole and consistent: `root.key`, `keywarden.db` and
+/// `instance.json` all present, the root key's check value and the account and region equal to
+/// what the database recorded at its creation, and the database undamaged (`PRAGMA
+/// quick_check`). Otherwise the start is refused with a message naming the file: never a new
+/// root key, database or account beside existing state.
+pub async fn open_with(
+    data_dir: &Path,
+    region: Option<&str>,
+    opts: KmsOptions,
+    init: bool,
+) -> Result<Arc<Kms>, BootstrapError> {
+    let layout = Layout::of(data_dir);
+    let kms = match layout.any_present() {
+        None => {
+            if !init && !is_empty_dir(data_dir)? {
+                return Err(BootstrapError::NotEmpty {
+                    dir: data_dir.to_owned(),
+                });
+            }
+            create(&layout, region, opts).await?
+        }
+        Some(present) => {
+            let present = present.to_owned();
+            reopen(&layout, &present, region, opts).await?
+        }
+    };
+    admin_credentials(&kms, &layout.credentials).await?;
+    Ok(kms)
+}
+
+/// [`open_with`] without `--init`: state is created only in an absent or empty directory.
 pub async fn open(
     data_dir: &Path,
     region: Option<&str>,
     opts: KmsOptions,
 ) -> Result<Arc<Kms>, BootstrapError> {
-    ensure_private_dir(data_dir).map_err(io_err(data_dir))?;
-    let root = root_key(&data_dir.join("root.key"))?;
-    let realm = instance(&data_dir.join("instance.json"), region)?;
-    let db = data_dir.join("keywarden.db");
+    open_with(data_dir, region, opts, false).await
+}
+
+/// A new installation: the root key (written first, synced), `instance.json`, then the
+/// database with the identity and the root key's check value.
+async fn create(
+    layout: &Layout,
+    region: Option<&str>,
+    opts: KmsOptions,
+) -> Result<Arc<Kms>, BootstrapError> {
+    ensure_private_dir(&layout.dir).map_err(io_err(&layout.dir))?;
+    let fresh = SecretBytes::random(ROOT_KEY_LEN)
+        .map_err(|_| BootstrapError::Crypto("rng failure".into()))?;
+    write_new_private(&layout.root_key, fresh.expose_secret()).map_err(io_err(&layout.root_key))?;
+    let root = root_key(&layout.root_key)?;
+    let inst = Instance {
+        account_id: random_digits(16)?,
+        region_id: region.unwrap_or("local").to_owned(),
+    };
+    let text =
+        serde_json::to_vec_pretty(&inst).map_err(|e| BootstrapError::Crypto(e.to_string()))?;
+    write_public(&layout.instance, &text).map_err(io_err(&layout.instance))?;
+    let store = open_store(layout).await?;
+    let record = InstanceRecord {
+        account_id: inst.account_id.clone(),
+        region_id: inst.region_id.clone(),
+        root_key_check: root.check_value().to_vec(),
+        created_ms: crate::audit::now_ms(),
+    };
+    let recorded = store.init_instance(&record).await?;
+    check_instance(layout, &root, &inst, region, &recorded)?;
+    let realm = Realm {
+        region: inst.region_id,
+        account: inst.account_id,
+    };
+    Ok(Arc::new(Kms::new(
+        store,
+        root,
+        realm,
+        Arc::new(SystemClock),
+        opts,
+    )))
+}
+
+/// An existing installation, checked whole before anything is served.
+async fn reopen(
+    layout: &Layout,
+    present: &Path,
+    region: Option<&str>,
+    opts: KmsOptions,
+) -> Result<Arc<Kms>, BootstrapError> {
+    const RESTORE: &str = "restore it from the backup (root.key, keywarden.db and instance.json are backed up and restored together); if this directory never served (an interrupted first start), remove it and start again";
+    layout.require(&layout.root_key, present, RESTORE)?;
+    layout.require(&layout.db, present, RESTORE)?;
+    layout.require(&layout.instance, present, RESTORE)?;
+    let root = root_key(&layout.root_key)?;
+    let inst = read_instance(&layout.instance)?;
+    let store = open_store(layout).await?;
+    let recorded = match store.instance().await? {
+        Some(recorded) => recorded,
+        // A database from before check values (or from a first start interrupted before it
+        // recorded one): adopt this root key only if it opens what the database holds.
+        None => adopt(layout, &*store, &root, &inst).await?,
+    };
+    check_instance(layout, &root, &inst, region, &recorded)?;
+    let realm = Realm {
+        region: recorded.region_id,
+        account: recorded.account_id,
+    };
+    Ok(Arc::new(Kms::new(
+        store,
+        root,
+        realm,
+        Arc::new(SystemClock),
+        opts,
+    )))
+}
+
+/// Opens the database (private mode for it and its side files).
+async fn open_store(layout: &Layout) -> Result<Arc<dyn KeyStore>, BootstrapError> {
     // SQLite gives its -wal, -shm and side files the mode of the database file: make it private.
-    for file in [db.clone(), data_dir.join("keywarden.db.nonces")] {
-        ensure_private_file(&file).map_err(io_err(&file))?;
+    ensure_private_file(&layout.db).map_err(io_err(&layout.db))?;
+    let store = SqliteStore::open(&layout.db)
+        .await
+        .map_err(|source| BootstrapError::Database {
+            path: layout.db.clone(),
+            source,
+        })?;
+    Ok(Arc::new(store))
+}
+
+/// Refuses unless the root key, `instance.json` and `--region` agree with the database.
+fn check_instance(
+    layout: &Layout,
+    root: &RootKey,
+    inst: &Instance,
+    region: Option<&str>,
+    recorded: &InstanceRecord,
+) -> Result<(), BootstrapError> {
+    if !root.matches_check_value(&recorded.root_key_check) {
+        return Err(BootstrapError::RootKeyMismatch {
+            path: layout.root_key.clone(),
+            db: layout.db.clone(),
+        });
     }
-    let store: Arc<dyn KeyStore> = Arc::new(SqliteStore::open(&db).await?);
-    let kms = Arc::new(Kms::new(store, root, realm, Arc::new(SystemClock), opts));
-    admin_credentials(&kms, &data_dir.join("credentials.json")).await?;
-    Ok(kms)
+    let mismatch = |path: PathBuf, detail: String| BootstrapError::InstanceMismatch {
+        path,
+        detail,
+        db: layout.db.clone(),
+        account: recorded.account_id.clone(),
+        region: recorded.region_id.clone(),
+    };
+    if inst.account_id != recorded.account_id || inst.region_id != recorded.region_id {
+        return Err(mismatch(
+            layout.instance.clone(),
+            format!(
+                "names account {} in region {}",
+                inst.account_id, inst.region_id
+            ),
+        ));
+    }
+    match region {
+        Some(r) if r != recorded.region_id => Err(mismatch(
+            PathBuf::from("--region"),
+            format!(
+                "asks for region {r}, but the region of an installation is fixed when it is created"
+            ),
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// Records the identity of a database that has none yet, after proving that `root` is its
+/// root key: it must open the sealed secret of an access key or the material of a key
+/// version, whichever the database holds. A database that holds nothing sealed loses
+/// nothing by being adopted.
+async fn adopt(
+    layout: &Layout,
+    store: &dyn KeyStore,
+    root: &RootKey,
+    inst: &Instance,
+) -> Result<InstanceRecord, BootstrapError> {
+    let mismatch = || BootstrapError::RootKeyMismatch {
+        path: layout.root_key.clone(),
+        db: layout.db.clone(),
+    };
+    if let Some(sealed) = any_sealed(store).await? {
+        if root.open(&sealed.aad, &sealed.bytes).is_err() {
+            return Err(mismatch());
+        }
+    }
+    let record = InstanceRecord {
+        account_id: inst.account_id.clone(),
+        region_id: inst.region_id.clone(),
+        root_key_check: root.check_value().to_vec(),
+        created_ms: crate::audit::now_ms(),
+    };
+    tracing::info!(db = %layout.db.display(), "recorded the root key's check value and the instance identity in the database");
+    Ok(store.init_instance(&record).await?)
+}
+
+/// Something the root key sealed, with the associated data it was sealed with.
+struct Sealed {
+    aad: Vec<u8>,
+    bytes: Vec<u8>,
+}
+
+/// The first sealed secret the store holds: an access key of a user, else a key version.
+async fn any_sealed(store: &dyn KeyStore) -> Result<Option<Sealed>, BootstrapError> {
+    for user in store.list_users(None, 100).await? {
+        if let Some(key) = store
+            .list_access_keys(&user.user_name)
+            .await?
+            .into_iter()
+            .next()
+        {
+            return Ok(Some(Sealed {
+                aad: keywarden_core::wrap::access_key_aad(&key.access_key_id),
+                bytes: key.sealed_secret,
+            }));
+        }
+    }
+    let keys = store
+        .list_keys(
+            &keywarden_store::KeyFilter::default(),
+            keywarden_store::Page {
+                offset: 0,
+                limit: 1,
+            },
+        )
+        .await?;
+    if let Some(key) = keys.items.into_iter().next() {
+        // Destroyed keys keep no material (and are deleted with their versions).
+        if let Some(version) = store.get_version(&key.primary_version_id).await? {
+            return Ok(Some(Sealed {
+                aad: keywarden_core::wrap::material_aad(&key.key_id, &version.version_id),
+                bytes: version.sealed_material,
+            }));
+        }
+    }
+    Ok(None)
 }
 
 /// Creates an empty file with mode 0600 if `path` does not exist.
@@ -126,44 +456,29 @@ fn ensure_private_file(path: &Path) -> std::io::Result<()> {
 }
 
 fn root_key(path: &Path) -> Result<RootKey, BootstrapError> {
-    if !path.exists() {
-        let fresh = SecretBytes::random(ROOT_KEY_LEN)
-            .map_err(|_| BootstrapError::Crypto("rng failure".into()))?;
-        write_new_private(path, fresh.expose_secret()).map_err(io_err(path))?;
-    }
     let bytes = SecretBytes::new(read_private(path).map_err(io_err(path))?);
     RootKey::new(&bytes).map_err(|e| BootstrapError::Corrupt {
+        path: path.to_owned(),
+        reason: format!("{e} (a root key is exactly {ROOT_KEY_LEN} bytes)"),
+    })
+}
+
+fn read_instance(path: &Path) -> Result<Instance, BootstrapError> {
+    let text = std::fs::read(path).map_err(io_err(path))?;
+    serde_json::from_slice::<Instance>(&text).map_err(|e| BootstrapError::Corrupt {
         path: path.to_owned(),
         reason: e.to_string(),
     })
 }
 
-fn instance(path: &Path, region: Option<&str>) -> Result<Realm, BootstrapError> {
-    let inst = if path.exists() {
-        let text = std::fs::read(path).map_err(io_err(path))?;
-        serde_json::from_slice::<Instance>(&text).map_err(|e| BootstrapError::Corrupt {
-            path: path.to_owned(),
-            reason: e.to_string(),
-        })?
-    } else {
-        let inst = Instance {
-            account_id: random_digits(16)?,
-            region_id: region.unwrap_or("local").to_owned(),
-        };
-        let text = serde_json::to_vec_pretty(
-            &serde_json::json!({"AccountId": inst.account_id, "RegionId": inst.region_id}),
-        )
-        .map_err(|e| BootstrapError::Crypto(e.to_string()))?;
-        write_public(path, &text).map_err(io_err(path))?;
-        inst
-    };
-    Ok(Realm {
-        region: region.map(str::to_owned).unwrap_or(inst.region_id),
-        account: inst.account_id,
-    })
-}
-
 async fn admin_credentials(kms: &Kms, path: &Path) -> Result<(), BootstrapError> {
+    let first_start = kms.store.list_users(None, 1).await?.is_empty();
+    if !path.exists() && !first_start {
+        // Removed on purpose (the operator made other administrators) or lost: never a new
+        // administrator key beside existing users.
+        tracing::warn!(credentials = %path.display(), "no bootstrap credentials file; none is created for an existing installation");
+        return Ok(());
+    }
     let creds = if path.exists() {
         let bytes = read_private(path).map_err(io_err(path))?;
         serde_json::from_slice::<CredentialsFile>(&bytes).map_err(|e| BootstrapError::Corrupt {
@@ -185,7 +500,7 @@ async fn admin_credentials(kms: &Kms, path: &Path) -> Result<(), BootstrapError>
         // No user yet: a first start, a data dir from before RAM users, or a start that stopped
         // before its user was written. With users, the key is missing because it was deleted
         // through RAM (DeleteAccessKey), and stays deleted.
-        None if kms.store.list_users(None, 1).await?.is_empty() => {
+        None if first_start => {
             let sealed = kms
                 .seal_secret(&creds.access_key_id, &creds.access_key_secret)
                 .map_err(|e| BootstrapError::Crypto(e.to_string()))?;

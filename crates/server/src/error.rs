@@ -112,6 +112,11 @@ pub enum ApiError {
     /// code come from [`ram::RamError`].
     #[error(transparent)]
     Ram(ram::RamError),
+    /// The call was not run, or its change was not made, for a reason that may pass: the
+    /// audit trail cannot be written (no call runs unaudited), or the store is out of space
+    /// or unreachable. Retry later. Detail is logged, not sent.
+    #[error("The service is temporarily unavailable; nothing was changed. Retry later.")]
+    ServiceUnavailable(Unavailable),
     /// Anything the caller cannot fix; detail is logged, not sent.
     #[error("Internal Failure.")]
     Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
@@ -143,6 +148,7 @@ impl ApiError {
             | AliasNotFound => StatusCode::NOT_FOUND,
             KeyStateRejected(_) | StateModifiedFailed | DeletionProtected => StatusCode::CONFLICT,
             Ram(e) => e.status(),
+            ServiceUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -181,6 +187,7 @@ impl ApiError {
             Throttling { .. } => "Throttling",
             RequestTimeout => "RequestTimeout",
             Ram(e) => e.code(),
+            ServiceUnavailable(_) => "ServiceUnavailableTemporary",
             Internal(_) => "InternalFailure",
         }
     }
@@ -208,9 +215,24 @@ impl From<Refusal> for ApiError {
     }
 }
 
+/// Why a call answered [`ApiError::ServiceUnavailable`] (logged, never sent).
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Unavailable {
+    /// The audit trail cannot be written, so no call is run.
+    AuditTrail,
+    /// The store refused for a passing reason.
+    Store(keywarden_store::StoreError),
+}
+
 impl From<keywarden_store::StoreError> for ApiError {
     fn from(e: keywarden_store::StoreError) -> Self {
-        ApiError::internal(e)
+        match e {
+            keywarden_store::StoreError::Unavailable(_) => {
+                ApiError::ServiceUnavailable(Unavailable::Store(e))
+            }
+            e => ApiError::internal(e),
+        }
     }
 }
 

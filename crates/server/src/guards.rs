@@ -7,10 +7,9 @@ use std::time::Duration;
 
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
-use crate::audit::{self, AuditSink};
+use crate::audit::{AuditSink, AuditSlot};
 use crate::auth::Caller;
 use crate::error::ApiError;
-use crate::exchange::Exchange;
 use crate::kms::Kms;
 use crate::limits::{LimitsConfig, RateLimiter};
 
@@ -63,11 +62,12 @@ impl Guards {
         self.body_timeout
     }
 
-    /// Queues the audit record of a finished call received at `time_ms` (waits while the audit
-    /// queue is full).
-    pub async fn audit(&self, ex: &Exchange, time_ms: i64) {
-        if let Some(sink) = &self.audit {
-            sink.submit(audit::record_of(ex, time_ms)).await;
+    /// Room for the audit record of a call about to run (`None` without an audit trail), or
+    /// 503 when the trail cannot be written: the call must then not run.
+    pub async fn reserve_audit(&self) -> Result<Option<AuditSlot<'_>>, ApiError> {
+        match &self.audit {
+            Some(sink) => sink.reserve().await.map(Some),
+            None => Ok(None),
         }
     }
 }

@@ -126,26 +126,20 @@ async fn answer(app: Arc<AppState>, peer: SocketAddr, req: Request) -> Response 
     let _in_flight = guards.track();
     let started = Instant::now();
     let received_ms = crate::audit::now_ms();
-    let (parts, body) = req.into_parts();
     let mut ex = Exchange::new(new_request_id(), peer);
-    ex.result = match read_body(&parts.method, &parts.headers, body, guards.body_timeout()).await {
-        Ok(bytes) => {
-            handle(
-                kms,
-                guards,
-                &mut ex,
-                parts.method.as_str(),
-                parts.uri.query(),
-                request_headers(&parts.headers),
-                &bytes,
-            )
-            .await
+    // Room for the record first: a call runs only when its record can be queued, so nothing
+    // happens unaudited (503 while the trail cannot be written; such a call has no effect and
+    // no record).
+    match guards.reserve_audit().await {
+        Ok(slot) => {
+            ex.result = run(kms, guards, &mut ex, req).await;
+            if let Some(slot) = slot {
+                slot.record(crate::audit::record_of(&ex, received_ms));
+            }
         }
-        Err(e) => Err(e),
-    };
+        Err(e) => ex.result = Err(e),
+    }
     log(&ex, started);
-    // Before answering: an answered call always has its record queued (crate::audit).
-    guards.audit(&ex, received_ms).await;
     match ex.result {
         Ok(Reply { mut body, .. }) => {
             body.insert("RequestId".into(), Value::String(ex.request_id.clone()));
@@ -153,6 +147,27 @@ async fn answer(app: Arc<AppState>, peer: SocketAddr, req: Request) -> Response 
         }
         Err(e) => error_response(&e, &ex.request_id),
     }
+}
+
+/// Reads the body and handles the call.
+async fn run(
+    kms: &Kms,
+    guards: &Guards,
+    ex: &mut Exchange,
+    req: Request,
+) -> Result<Reply, ApiError> {
+    let (parts, body) = req.into_parts();
+    let bytes = read_body(&parts.method, &parts.headers, body, guards.body_timeout()).await?;
+    handle(
+        kms,
+        guards,
+        ex,
+        parts.method.as_str(),
+        parts.uri.query(),
+        request_headers(&parts.headers),
+        &bytes,
+    )
+    .await
 }
 
 /// Checks the method and reads the body, refusing more than [`MAX_BODY_BYTES`] or a body that
@@ -197,8 +212,14 @@ fn log(ex: &Exchange, started: Instant) {
         Err(e) => e.status(),
     };
     let action = ex.action_name();
-    if let Err(ApiError::Internal(detail)) = &ex.result {
-        tracing::error!(request_id = ex.request_id, action, error = %detail, "internal failure");
+    match &ex.result {
+        Err(ApiError::Internal(detail)) => {
+            tracing::error!(request_id = ex.request_id, action, error = %detail, "internal failure");
+        }
+        Err(ApiError::ServiceUnavailable(why)) => {
+            tracing::warn!(request_id = ex.request_id, action, reason = ?why, "service unavailable");
+        }
+        _ => {}
     }
     let access_key = ex.caller.as_ref().map_or("-", |c| c.access_key_id.as_str());
     tracing::info!(

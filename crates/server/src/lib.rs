@@ -80,6 +80,9 @@ pub struct ServeConfig {
     pub tls_client_ca: Option<PathBuf>,
     /// Rate limit, connection bound, timeouts.
     pub limits: LimitsConfig,
+    /// Create a new installation even though the data dir holds other files (`--init`);
+    /// without it state is created only in an absent or empty directory.
+    pub init: bool,
 }
 
 impl ServeConfig {
@@ -97,6 +100,7 @@ impl ServeConfig {
             tls_key: None,
             tls_client_ca: None,
             limits: LimitsConfig::default(),
+            init: false,
         }
     }
 }
@@ -160,7 +164,13 @@ pub enum ServeError {
 
 /// Opens the data dir and prepares TLS (first start creates everything).
 pub async fn prepare(config: ServeConfig) -> Result<Prepared, ServeError> {
-    let kms = bootstrap::open(&config.data_dir, config.region.as_deref(), config.kms).await?;
+    let kms = bootstrap::open_with(
+        &config.data_dir,
+        config.region.as_deref(),
+        config.kms,
+        config.init,
+    )
+    .await?;
     kms.authz.set_secure_transport(config.tls);
     let (tls, tls_files) = prepare_tls(&config)?;
     Ok(Prepared {

@@ -29,7 +29,8 @@ pub use self::audit::{
     large_audit_batches_round_trip, sample_audit_record,
 };
 pub use self::identity::{
-    access_keys_by_user, attachments_lifecycle, policies_and_versions, sample_user, users_lifecycle,
+    access_keys_by_user, attachments_lifecycle, instance_is_recorded_once, policies_and_versions,
+    sample_user, users_lifecycle,
 };
 pub use self::lifecycle::{
     concurrent_destroys_have_one_winner, concurrent_rotations_have_one_winner,
@@ -104,6 +105,7 @@ where
     check!(access_keys_by_user(s => &*s));
     check!(policies_and_versions(s => &*s));
     check!(attachments_lifecycle(s => &*s));
+    check!(instance_is_recorded_once(s => &*s));
     check!(audit_append_list_and_head(s => &*s));
     check!(large_audit_batches_round_trip(s => &*s));
     check!(concurrent_updates_have_one_winner(s => s));

@@ -18,6 +18,7 @@ pub mod audit;
 #[cfg(any(test, feature = "conformance"))]
 pub mod conformance;
 mod identity;
+mod instance;
 pub mod sqlite;
 
 pub use audit::{AuditHead, AuditRecord, ChainedRecord};
@@ -25,6 +26,7 @@ pub use identity::{
     AttachmentRecord, POLICY_CUSTOM, POLICY_SYSTEM, PRINCIPAL_USER, PolicyRecord,
     PolicyVersionRecord, UserRecord, VersionOptions,
 };
+pub use instance::InstanceRecord;
 
 /// The fixed-size form in which a signature nonce is remembered: 16 bytes of a hash of the
 /// access key id and the nonce (the server computes it), whatever the nonce's length.
@@ -47,6 +49,10 @@ pub enum StoreError {
     /// A per-owner limit would be exceeded (access keys per user, versions per policy).
     #[error("limit exceeded")]
     LimitExceeded,
+    /// The database cannot take the operation now, for a reason that may pass (its disk is
+    /// full, it is unreachable): a retry later can succeed. Nothing was changed.
+    #[error("storage temporarily unavailable: {0}")]
+    Unavailable(#[source] Box<dyn std::error::Error + Send + Sync>),
     /// The database failed.
     #[error("storage backend failure: {0}")]
     Backend(#[source] Box<dyn std::error::Error + Send + Sync>),
@@ -490,4 +496,12 @@ pub trait KeyStore: Send + Sync + 'static {
 
     /// The last record's `seq` and `hash`, or `None` while the log is empty.
     async fn audit_head(&self) -> StoreResult<Option<AuditHead>>;
+
+    /// The installation's identity, or `None` before [`KeyStore::init_instance`].
+    async fn instance(&self) -> StoreResult<Option<InstanceRecord>>;
+
+    /// Records `record` unless an identity is recorded already, and returns the recorded one:
+    /// of several servers initializing one store at once, the first wins and every one gets
+    /// its record.
+    async fn init_instance(&self, record: &InstanceRecord) -> StoreResult<InstanceRecord>;
 }

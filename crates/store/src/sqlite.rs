@@ -28,6 +28,7 @@ mod access_keys;
 mod aliases;
 mod audit;
 mod error;
+mod instance;
 mod keys;
 mod lifecycle;
 mod nonces;
@@ -54,8 +55,9 @@ use self::nonces::NonceWindow;
 use self::pool::Pool;
 use crate::{
     AccessKeyRecord, AliasRecord, AttachmentRecord, AuditHead, AuditRecord, ChainedRecord,
-    KeyFilter, KeyRecord, KeyStore, KeyTag, Page, Paged, PolicyRecord, PolicyVersionRecord,
-    StoreResult, TagCursor, TagQuery, TagRecord, UserRecord, VersionOptions, VersionRecord,
+    InstanceRecord, KeyFilter, KeyRecord, KeyStore, KeyTag, Page, Paged, PolicyRecord,
+    PolicyVersionRecord, StoreResult, TagCursor, TagQuery, TagRecord, UserRecord, VersionOptions,
+    VersionRecord,
 };
 
 /// The schema version this build creates (SQLite's `PRAGMA user_version` of a migrated file).
@@ -505,6 +507,17 @@ impl KeyStore for SqliteStore {
 
     async fn audit_head(&self) -> StoreResult<Option<AuditHead>> {
         self.pool.read(audit::head).await
+    }
+
+    async fn instance(&self) -> StoreResult<Option<InstanceRecord>> {
+        self.pool.read(instance::get).await
+    }
+
+    async fn init_instance(&self, record: &InstanceRecord) -> StoreResult<InstanceRecord> {
+        let record = record.clone();
+        self.pool
+            .write(move |conn| instance::init(conn, &record))
+            .await
     }
 }
 

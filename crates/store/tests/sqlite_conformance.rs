@@ -258,9 +258,9 @@ async fn reopening_does_not_migrate_again() -> TestResult {
         |row| row.get(0),
     )?;
     assert_eq!(
-        tables, 10,
+        tables, 11,
         "keys, key_versions, aliases, key_tags, access_keys, ram_users, ram_policies, \
-         ram_policy_versions, ram_attachments, audit_log"
+         ram_policy_versions, ram_attachments, audit_log, instance"
     );
     Ok(())
 }

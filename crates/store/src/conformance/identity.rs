@@ -437,3 +437,25 @@ pub async fn attachments_lifecycle<S: KeyStore>(store: &S) -> StoreResult<()> {
     assert_eq!(store.count_attachments(POLICY_CUSTOM, "Custom1").await?, 0);
     Ok(())
 }
+
+/// The installation's identity: absent at first, recorded once; a second initialization
+/// (another server racing the first) gets the first record back and changes nothing.
+pub async fn instance_is_recorded_once<S: KeyStore>(store: &S) -> StoreResult<()> {
+    assert_eq!(store.instance().await?, None);
+    let first = crate::InstanceRecord {
+        account_id: "1234567890123456".to_owned(),
+        region_id: "local".to_owned(),
+        root_key_check: vec![7; 32],
+        created_ms: 1_700_000_000_000,
+    };
+    assert_eq!(store.init_instance(&first).await?, first);
+    let second = crate::InstanceRecord {
+        account_id: "6543210987654321".to_owned(),
+        region_id: "elsewhere".to_owned(),
+        root_key_check: vec![8; 32],
+        created_ms: 1_800_000_000_000,
+    };
+    assert_eq!(store.init_instance(&second).await?, first);
+    assert_eq!(store.instance().await?, Some(first));
+    Ok(())
+}

@@ -22,6 +22,13 @@ pub enum SqliteStoreError {
         /// The newest schema version this build knows.
         known: i64,
     },
+    /// `PRAGMA quick_check` found damage (or the file is not a database): the store is not
+    /// opened, so nothing is served from or written into a damaged file.
+    #[error("the database is damaged (PRAGMA quick_check: {findings}); restore it from a backup")]
+    Corrupt {
+        /// What the check reported (its first lines).
+        findings: String,
+    },
     /// SQLite refused write-ahead logging (for example on a file system without shared memory).
     #[error("the database refused WAL journaling (journal mode is {mode:?})")]
     NotWal {
@@ -90,7 +97,7 @@ impl<T> SqlResultExt<T> for rusqlite::Result<T> {
 }
 
 /// Unique and primary-key violations become `AlreadyExists`, foreign-key violations `NotFound`,
-/// anything else `Backend`. A conversion failure raised by this backend's own row decoding
+/// a full disk `Unavailable`, anything else `Backend`. A conversion failure raised by this backend's own row decoding
 /// (carrying a [`SqliteStoreError`]) becomes `Backend` of that error itself, so callers can
 /// downcast it.
 pub(super) fn classify(error: rusqlite::Error) -> StoreError {
@@ -108,6 +115,8 @@ pub(super) fn classify(error: rusqlite::Error) -> StoreError {
             StoreError::AlreadyExists
         }
         Some(ffi::SQLITE_CONSTRAINT_FOREIGNKEY) => StoreError::NotFound,
+        // The disk is full: the transaction rolled back; it can succeed once there is room.
+        Some(ffi::SQLITE_FULL) => StoreError::Unavailable(Box::new(error)),
         _ => StoreError::Backend(Box::new(error)),
     }
 }

@@ -237,22 +237,45 @@ fn read_into(path: &Path, table: &mut FpTable) -> std::io::Result<()> {
     Ok(())
 }
 
+/// Fingerprints kept for a retry at most while their files cannot be written (64 MiB); the
+/// oldest beyond this are given up (the in-memory window still refuses them until it expires).
+const MAX_UNWRITTEN: usize = 1 << 22;
+
 /// Every [`FLUSH_EVERY`]: appends the pending fingerprints to their slots' files and deletes
-/// the files of slots no longer in memory; until told to stop (then a last flush).
+/// the files of slots no longer in memory; until told to stop (then a last flush). A failed
+/// write (a full disk) is cut back to the last whole record and retried on the next round, so
+/// no fingerprint is skipped and no file is left misaligned; the failure and the recovery are
+/// logged once each.
 fn write_loop(dir: &Path, window: &Mutex<Window>, stop: &AtomicBool) {
-    let mut files: BTreeMap<i64, File> = BTreeMap::new();
+    let mut files: BTreeMap<i64, SlotFile> = BTreeMap::new();
+    let mut unwritten: Vec<(i64, u64)> = Vec::new();
+    let mut failing = false;
     loop {
         let stopping = stop.load(Ordering::SeqCst);
-        let (pending, oldest) = {
+        let oldest = {
             let mut w = lock(window);
-            (
-                std::mem::take(&mut w.pending),
-                w.slots.keys().next().copied(),
-            )
+            unwritten.append(&mut w.pending);
+            w.slots.keys().next().copied()
         };
-        if let Err(e) = flush(dir, &mut files, &pending, oldest) {
-            // Not fatal: the in-memory window still refuses replays in this process.
-            eprintln!("keywarden: could not persist signature nonces: {e}");
+        if let Some(oldest) = oldest {
+            unwritten.retain(|(slot, _)| *slot >= oldest);
+        }
+        match flush(dir, &mut files, &unwritten, oldest) {
+            Ok(()) => {
+                unwritten.clear();
+                if std::mem::take(&mut failing) {
+                    tracing::warn!("signature nonces are persisted again");
+                }
+            }
+            Err(e) => {
+                if !std::mem::replace(&mut failing, true) {
+                    // Not fatal: the in-memory window still refuses replays in this process.
+                    tracing::error!(error = %e, "could not persist signature nonces; retrying");
+                }
+                if let Some(excess) = unwritten.len().checked_sub(MAX_UNWRITTEN) {
+                    unwritten.drain(..excess);
+                }
+            }
         }
         if stopping {
             return;
@@ -261,9 +284,40 @@ fn write_loop(dir: &Path, window: &Mutex<Window>, stop: &AtomicBool) {
     }
 }
 
+/// An open slot file and the length of its whole records.
+struct SlotFile {
+    file: File,
+    len: u64,
+}
+
+impl SlotFile {
+    fn open(path: &Path) -> std::io::Result<Self> {
+        let file = OpenOptions::new().create(true).append(true).open(path)?;
+        let len = file.metadata()?.len();
+        // A torn record from an earlier crash: cut it so every later record stays aligned.
+        let len = len - len % 8;
+        file.set_len(len)?;
+        Ok(Self { file, len })
+    }
+
+    /// Appends `bytes`; on failure cuts the file back to its whole records.
+    fn append(&mut self, bytes: &[u8]) -> std::io::Result<()> {
+        match self.file.write_all(bytes) {
+            Ok(()) => {
+                self.len += bytes.len() as u64;
+                Ok(())
+            }
+            Err(e) => {
+                let _ = self.file.set_len(self.len);
+                Err(e)
+            }
+        }
+    }
+}
+
 fn flush(
     dir: &Path,
-    files: &mut BTreeMap<i64, File>,
+    files: &mut BTreeMap<i64, SlotFile>,
     pending: &[(i64, u64)],
     oldest: Option<i64>,
 ) -> std::io::Result<()> {
@@ -277,14 +331,11 @@ fn flush(
     for (slot, bytes) in by_slot {
         let file = match files.entry(slot) {
             std::collections::btree_map::Entry::Occupied(e) => e.into_mut(),
-            std::collections::btree_map::Entry::Vacant(e) => e.insert(
-                OpenOptions::new()
-                    .create(true)
-                    .append(true)
-                    .open(dir.join(format!("{slot}.bin")))?,
-            ),
+            std::collections::btree_map::Entry::Vacant(e) => {
+                e.insert(SlotFile::open(&dir.join(format!("{slot}.bin")))?)
+            }
         };
-        file.write_all(&bytes)?;
+        file.append(&bytes)?;
     }
     if let Some(oldest) = oldest {
         while let Some(entry) = files.first_entry() {

@@ -50,6 +50,7 @@ impl Pool {
             | OpenFlags::SQLITE_OPEN_NO_MUTEX;
         let mut writer = Connection::open_with_flags(path, flags).db()?;
         configure(&writer)?;
+        quick_check(&writer)?;
         enable_wal(&writer)?;
         schema::migrate(&mut writer)?;
         let readers = (0..READERS)
@@ -183,6 +184,34 @@ fn enable_wal(conn: &Connection) -> StoreResult<()> {
 }
 
 /// A connection that can read but never write.
+/// Lines of a failed check kept in the error.
+const CHECK_LINES: usize = 5;
+
+/// `PRAGMA quick_check` (every page's structure, not index contents: linear in the file size):
+/// damage is found at open, with a clear refusal, instead of at the first call that reads the
+/// damaged page.
+fn quick_check(conn: &Connection) -> StoreResult<()> {
+    let corrupt =
+        |findings: String| crate::StoreError::from(SqliteStoreError::Corrupt { findings });
+    // Damage so bad that the check itself fails is damage too; anything else (a busy lock) is
+    // an ordinary failure.
+    let failed = |e: rusqlite::Error| match e.sqlite_error_code() {
+        Some(rusqlite::ErrorCode::DatabaseCorrupt | rusqlite::ErrorCode::NotADatabase) => {
+            corrupt(e.to_string())
+        }
+        _ => super::error::classify(e),
+    };
+    let mut stmt = conn.prepare("PRAGMA quick_check").map_err(failed)?;
+    let rows = stmt
+        .query_map([], |row| row.get::<_, String>(0))
+        .and_then(|rows| rows.take(CHECK_LINES).collect::<rusqlite::Result<Vec<_>>>())
+        .map_err(failed)?;
+    match rows.as_slice() {
+        [ok] if ok == "ok" => Ok(()),
+        findings => Err(corrupt(findings.join("; "))),
+    }
+}
+
 fn open_reader(path: &Path) -> StoreResult<Connection> {
     let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
     let conn = Connection::open_with_flags(path, flags).db()?;

@@ -14,7 +14,7 @@ use super::error::{SqlResultExt, SqliteStoreError};
 use crate::StoreResult;
 
 /// Migration steps; step `n` (0-based) takes the schema from version `n` to `n + 1`.
-const MIGRATIONS: &[&str] = &[V1_INITIAL, V2_LIFECYCLE, V3_IDENTITY, V4_AUDIT];
+const MIGRATIONS: &[&str] = &[V1_INITIAL, V2_LIFECYCLE, V3_IDENTITY, V4_AUDIT, V5_INSTANCE];
 
 /// Version 1: keys, versions, aliases, tags and access keys.
 const V1_INITIAL: &str = "
@@ -179,6 +179,18 @@ CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log
     BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;
 CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
     BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;
+";
+
+/// Version 5, the installation's identity (module `instance`): one row holding the account and
+/// region of ARNs and the root key's check value, written once when the store is initialized.
+const V5_INSTANCE: &str = "
+CREATE TABLE instance (
+    id             INTEGER NOT NULL PRIMARY KEY CHECK (id = 1),
+    account_id     TEXT    NOT NULL,
+    region_id      TEXT    NOT NULL,
+    root_key_check BLOB    NOT NULL,
+    created_ms     INTEGER NOT NULL
+) STRICT;
 ";
 
 /// The schema version this build creates and understands.
