@@ -8,103 +8,43 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{bin, field};
+use common::{Server, bin, field};
 
-/// A `keywarden serve` started by these tests (killed on drop).
-struct Node {
-    child: Child,
-    config: PathBuf,
-}
+/// A `keywarden serve` of these tests: the harness's server, stopped with a check.
+struct Node(Server);
 
 impl Node {
-    /// Starts a server on `data_dir`, its log going to `stderr`; panics unless it listens.
-    fn start(data_dir: &Path, config: &Path, stderr: Stdio, log: &str) -> Node {
-        Self::start_with(data_dir, config, &[], stderr, log)
+    /// Starts a server on `<home>/data`, its log going to `stderr`; panics unless it listens.
+    fn start(home: &Path, stderr: Stdio, log: &str) -> Node {
+        Self::start_with(home, &[], stderr, log)
     }
 
     /// [`Node::start`] with extra `serve` flags.
-    fn start_with(
-        data_dir: &Path,
-        config: &Path,
-        extra: &[&str],
-        stderr: Stdio,
-        log: &str,
-    ) -> Node {
-        let mut child = Command::new(bin())
-            .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
-            .arg(data_dir)
-            .args(extra)
-            .env("KEYWARDEN_CONFIG", config)
-            .env("KEYWARDEN_LOG", log)
-            .stdout(Stdio::piped())
-            .stderr(stderr)
-            .spawn()
-            .expect("spawn server");
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let endpoint = line
-            .trim()
-            .strip_prefix("keywarden listening on ")
-            .unwrap_or_else(|| panic!("server did not start: {line:?}"))
-            .to_owned();
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while !std::fs::read_to_string(config)
-            .unwrap_or_default()
-            .contains(&endpoint)
-        {
-            assert!(Instant::now() < deadline, "no profile written");
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        Node {
-            child,
-            config: config.to_owned(),
-        }
+    fn start_with(home: &Path, extra: &[&str], stderr: Stdio, log: &str) -> Node {
+        Node(Server::start_logged(home, extra, stderr, log))
     }
 
     /// `keywarden kms <action> <params>` through this server's profile.
     fn call(&self, action: &str, params: &[&str]) -> Output {
-        Command::new(bin())
-            .args(["kms", action])
-            .args(params)
-            .env("KEYWARDEN_CONFIG", &self.config)
-            .env_remove("KEYWARDEN_ENDPOINT")
-            .env_remove("ALIBABA_CLOUD_ACCESS_KEY_ID")
-            .env_remove("ALIBABA_CLOUD_ACCESS_KEY_SECRET")
-            .output()
-            .expect("run cli")
+        let mut args = vec!["kms", action];
+        args.extend_from_slice(params);
+        self.0.cli(&args)
     }
 
     /// A call that must succeed; its JSON answer.
     fn kms(&self, action: &str, params: &[&str]) -> serde_json::Value {
-        let out = self.call(action, params);
-        assert!(
-            out.status.success(),
-            "{action}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        serde_json::from_slice(&out.stdout).unwrap()
+        self.0.kms(action, params)
     }
 
     /// SIGTERM; the server must exit cleanly.
-    fn stop(mut self) {
-        let pid = self.child.id().to_string();
-        Command::new("kill").args(["-TERM", &pid]).status().unwrap();
-        let status = self.child.wait().unwrap();
+    fn stop(self) {
+        let status = self.0.terminate();
         assert!(status.success(), "server exit: {status}");
-    }
-}
-
-impl Drop for Node {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 
@@ -157,7 +97,7 @@ fn audited(data_dir: &Path) -> Vec<(String, String, String)> {
 fn a_broken_installation_refuses_to_start_and_creates_nothing() {
     let home = tempfile::tempdir().unwrap();
     let (data, config) = (home.path().join("data"), home.path().join("config.json"));
-    let node = Node::start(&data, &config, Stdio::null(), "warn");
+    let node = Node::start(home.path(), Stdio::null(), "warn");
     let key = field(&node.kms("CreateKey", &[]), "KeyMetadata.KeyId");
     let blob = field(
         &node.kms("Encrypt", &["--KeyId", &key, "--Plaintext", "aGVsbG8="]),
@@ -233,7 +173,7 @@ fn a_broken_installation_refuses_to_start_and_creates_nothing() {
     assert!(err.contains("--region"), "{err}");
 
     // Whole again: it starts and opens what it sealed before.
-    let node = Node::start(&data, &config, Stdio::null(), "warn");
+    let node = Node::start(home.path(), Stdio::null(), "warn");
     let plain = node.kms("Decrypt", &["--CiphertextBlob", &blob]);
     assert_eq!(field(&plain, "Plaintext"), "aGVsbG8=");
     node.stop();
@@ -251,11 +191,11 @@ fn state_is_created_only_in_an_empty_directory_or_with_init() {
         !data.join("root.key").exists(),
         "state created by a refused start"
     );
-    let node = Node::start_with(&data, &config, &["--init"], Stdio::null(), "warn");
+    let node = Node::start_with(home.path(), &["--init"], Stdio::null(), "warn");
     node.kms("CreateKey", &[]);
     node.stop();
     // Once created, the installation starts without --init.
-    let node = Node::start(&data, &config, Stdio::null(), "warn");
+    let node = Node::start(home.path(), Stdio::null(), "warn");
     node.stop();
 }
 
@@ -263,7 +203,7 @@ fn state_is_created_only_in_an_empty_directory_or_with_init() {
 fn a_damaged_database_is_refused_at_start() {
     let home = tempfile::tempdir().unwrap();
     let (data, config) = (home.path().join("data"), home.path().join("config.json"));
-    let node = Node::start(&data, &config, Stdio::null(), "warn");
+    let node = Node::start(home.path(), Stdio::null(), "warn");
     for _ in 0..3 {
         node.kms("CreateKey", &[]);
     }
@@ -307,21 +247,21 @@ fn calls_succeed_and_are_audited(node: Node, data: &Path) {
 #[test]
 fn a_stderr_pipe_whose_reader_exited_does_not_stop_the_server() {
     let home = tempfile::tempdir().unwrap();
-    let (data, config) = (home.path().join("data"), home.path().join("config.json"));
-    let mut node = Node::start(&data, &config, Stdio::piped(), "info");
+    let data = home.path().join("data");
+    let mut node = Node::start(home.path(), Stdio::piped(), "info");
     // The reader goes away: every later log write fails with EPIPE.
-    drop(node.child.stderr.take());
+    drop(node.0.child.stderr.take());
     calls_succeed_and_are_audited(node, &data);
 }
 
 #[test]
 fn a_stderr_pipe_nobody_reads_does_not_block_the_server() {
     let home = tempfile::tempdir().unwrap();
-    let (data, config) = (home.path().join("data"), home.path().join("config.json"));
+    let data = home.path().join("data");
     // Trace logging (about 7 KB a call) on a pipe that is never read: its 64 KiB buffer fills
     // after a few calls.
-    let mut node = Node::start(&data, &config, Stdio::piped(), "trace");
-    let _unread = node.child.stderr.take();
+    let mut node = Node::start(home.path(), Stdio::piped(), "trace");
+    let _unread = node.0.child.stderr.take();
     calls_succeed_and_are_audited(node, &data);
 }
 
@@ -370,10 +310,10 @@ fn a_full_log_file_system_does_not_stop_the_server() {
     let Some(fs) = Tmpfs::mount(&home.path().join("logfs"), "1m") else {
         return;
     };
-    let (data, config) = (home.path().join("data"), home.path().join("config.json"));
+    let data = home.path().join("data");
     let log = std::fs::File::create(fs.0.join("server.log")).unwrap();
     fs.fill("filler");
-    let node = Node::start(&data, &config, Stdio::from(log), "info");
+    let node = Node::start(home.path(), Stdio::from(log), "info");
     calls_succeed_and_are_audited(node, &data);
 }
 
@@ -383,9 +323,10 @@ fn a_full_data_disk_fails_calls_closed_and_recovers() {
     let Some(fs) = Tmpfs::mount(&home.path().join("disk"), "24m") else {
         return;
     };
-    let (data, config) = (fs.0.join("data"), home.path().join("config.json"));
+    // Data dir, profile and log all on the small file system.
+    let data = fs.0.join("data");
     let log = std::fs::File::create(fs.0.join("server.log")).unwrap();
-    let node = Node::start(&data, &config, Stdio::from(log), "info");
+    let node = Node::start(&fs.0, Stdio::from(log), "info");
     let key = field(&node.kms("CreateKey", &[]), "KeyMetadata.KeyId");
     let filler = fs.fill("filler");
 

@@ -11,8 +11,11 @@
 //! takes whatever is queued (up to [`AuditOptions::max_batch`]) and appends it in one store
 //! transaction, one fsync: while one batch commits the next one gathers (and after a small
 //! batch the writer waits [`AuditOptions::gather`] first), so the cost per call falls as load
-//! rises; calls never wait for a commit, only for room in the queue. A failed append is retried (with backoff, logged as an error) and never
-//! skipped; meanwhile the queue fills and calls wait: the API stops rather than run unaudited.
+//! rises; calls never wait for a commit, only for room in the queue. A call takes its room
+//! ([`AuditSink::reserve`]) before it runs, so recording it afterwards cannot wait or fail. A
+//! failed append is retried (with backoff) and never skipped; meanwhile the trail counts as
+//! failing and new calls are refused with 503 before they run: the API stops rather than run
+//! unaudited. The writer loop is supervised: after a panic it restarts with its batch kept.
 //!
 //! # What is guaranteed
 //!

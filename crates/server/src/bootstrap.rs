@@ -260,25 +260,8 @@ async fn create(
         serde_json::to_vec_pretty(&inst).map_err(|e| BootstrapError::Crypto(e.to_string()))?;
     write_public(&layout.instance, &text).map_err(io_err(&layout.instance))?;
     let store = open_store(layout).await?;
-    let record = InstanceRecord {
-        account_id: inst.account_id.clone(),
-        region_id: inst.region_id.clone(),
-        root_key_check: root.check_value().to_vec(),
-        created_ms: crate::audit::now_ms(),
-    };
-    let recorded = store.init_instance(&record).await?;
-    check_instance(layout, &root, &inst, region, &recorded)?;
-    let realm = Realm {
-        region: inst.region_id,
-        account: inst.account_id,
-    };
-    Ok(Arc::new(Kms::new(
-        store,
-        root,
-        realm,
-        Arc::new(SystemClock),
-        opts,
-    )))
+    let recorded = store.init_instance(&instance_record(&inst, &root)).await?;
+    checked_kms(layout, store, root, &inst, region, &recorded, opts)
 }
 
 /// An existing installation, checked whole before anything is served.
@@ -301,10 +284,34 @@ async fn reopen(
         // recorded one): adopt this root key only if it opens what the database holds.
         None => adopt(layout, &*store, &root, &inst).await?,
     };
-    check_instance(layout, &root, &inst, region, &recorded)?;
+    checked_kms(layout, store, root, &inst, region, &recorded, opts)
+}
+
+/// The identity of a new installation (or of an adopted database) with `root`'s check value.
+fn instance_record(inst: &Instance, root: &RootKey) -> InstanceRecord {
+    InstanceRecord {
+        account_id: inst.account_id.clone(),
+        region_id: inst.region_id.clone(),
+        root_key_check: root.check_value().to_vec(),
+        created_ms: crate::audit::now_ms(),
+    }
+}
+
+/// The server state, once the root key, `instance.json` and `--region` agree with the identity
+/// the database recorded (whose account and region name every ARN).
+fn checked_kms(
+    layout: &Layout,
+    store: Arc<dyn KeyStore>,
+    root: RootKey,
+    inst: &Instance,
+    region: Option<&str>,
+    recorded: &InstanceRecord,
+    opts: KmsOptions,
+) -> Result<Arc<Kms>, BootstrapError> {
+    check_instance(layout, &root, inst, region, recorded)?;
     let realm = Realm {
-        region: recorded.region_id,
-        account: recorded.account_id,
+        region: recorded.region_id.clone(),
+        account: recorded.account_id.clone(),
     };
     Ok(Arc::new(Kms::new(
         store,
@@ -388,12 +395,7 @@ async fn adopt(
             return Err(mismatch());
         }
     }
-    let record = InstanceRecord {
-        account_id: inst.account_id.clone(),
-        region_id: inst.region_id.clone(),
-        root_key_check: root.check_value().to_vec(),
-        created_ms: crate::audit::now_ms(),
-    };
+    let record = instance_record(inst, root);
     tracing::info!(db = %layout.db.display(), "recorded the root key's check value and the instance identity in the database");
     Ok(store.init_instance(&record).await?)
 }

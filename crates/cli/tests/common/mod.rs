@@ -22,6 +22,11 @@ pub struct Server {
 impl Server {
     /// Starts a server on a free port with a profile at `<home>/config.json`.
     pub fn start(home: &Path, extra: &[&str]) -> Server {
+        Self::start_logged(home, extra, Stdio::inherit(), "warn")
+    }
+
+    /// [`Server::start`] with its log (filter `log`) going to `stderr`.
+    pub fn start_logged(home: &Path, extra: &[&str], stderr: Stdio, log: &str) -> Server {
         let data_dir = home.join("data");
         let config = home.join("config.json");
         let mut child = Command::new(bin())
@@ -29,9 +34,9 @@ impl Server {
             .arg(&data_dir)
             .args(extra)
             .env("KEYWARDEN_CONFIG", &config)
-            .env("KEYWARDEN_LOG", "warn")
+            .env("KEYWARDEN_LOG", log)
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
+            .stderr(stderr)
             .spawn()
             .expect("spawn server");
         let stdout = child.stdout.take().expect("stdout");
