@@ -370,6 +370,17 @@ pub struct ServeArgs {
     /// Connections served at once; more wait in the kernel's accept backlog.
     #[arg(long, default_value_t = 1024, value_parser = clap::value_parser!(u32).range(1..))]
     pub max_connections: u32,
+    /// Connections served at once from one client address; more are closed at once. Behind a
+    /// load balancer (one address for every client) set it to --max-connections.
+    #[arg(long, default_value_t = 256, value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_connections_per_ip: u32,
+    /// Failed authentications per second per client address (token bucket); beyond it the
+    /// address's requests get Throttling before any check. 0 turns it off.
+    #[arg(long, default_value_t = 10)]
+    pub auth_failure_rate: u32,
+    /// Failed authentications an address may have at once.
+    #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..))]
+    pub auth_failure_burst: u32,
     /// Seconds to receive a request's headers; also the idle keep-alive timeout.
     #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..))]
     pub header_timeout: u64,

@@ -72,7 +72,31 @@ impl<K: Eq + Hash + Clone, V> TtlCache<K, V> {
         self.fill(ticket, key.to_owned(), Arc::clone(&value));
         Ok(value)
     }
+}
 
+impl<K: Eq + Hash + Clone> TtlCache<K, ()> {
+    /// Runs `lookup` and remembers `key` as absent when it finds nothing (a negative cache:
+    /// the next [`TtlCache::get`] of `key` within the TTL answers "absent" without a lookup).
+    /// Nothing is remembered if an invalidation happened while `lookup` ran.
+    pub async fn absent_unless<Q, T, E>(
+        &self,
+        key: &Q,
+        lookup: impl Future<Output = Result<Option<T>, E>>,
+    ) -> Result<Option<T>, E>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ToOwned<Owned = K> + ?Sized,
+    {
+        let ticket = self.ticket();
+        let found = lookup.await?;
+        if found.is_none() {
+            self.fill(ticket, key.to_owned(), Arc::new(()));
+        }
+        Ok(found)
+    }
+}
+
+impl<K: Eq + Hash + Clone, V> TtlCache<K, V> {
     /// A ticket for filling the cache with a value about to be read.
     fn ticket(&self) -> Ticket {
         Ticket(self.generation.load(Ordering::Acquire))
@@ -130,6 +154,31 @@ mod tests {
         assert_eq!(c.get(&3).as_deref(), Some(&30));
         std::thread::sleep(Duration::from_millis(60));
         assert!(c.get(&3).is_none(), "expired");
+    }
+
+    #[tokio::test]
+    async fn absent_keys_are_remembered_until_invalidated() {
+        let c: TtlCache<String, ()> = TtlCache::new(Duration::from_secs(60), 10);
+        let found: Result<Option<u32>, ()> = c.absent_unless("ak", async { Ok(None) }).await;
+        assert_eq!(found, Ok(None));
+        assert!(c.get("ak").is_some(), "remembered as absent");
+        let found: Result<Option<u32>, ()> = c.absent_unless("b", async { Ok(Some(1)) }).await;
+        assert_eq!(found, Ok(Some(1)));
+        assert!(c.get("b").is_none(), "a found key is not remembered");
+        let failed: Result<Option<u32>, &str> = c.absent_unless("e", async { Err("io") }).await;
+        assert!(failed.is_err());
+        assert!(c.get("e").is_none(), "a failed lookup proves nothing");
+        c.remove("ak");
+        assert!(c.get("ak").is_none());
+        // An invalidation during the lookup (the key was just created): not remembered.
+        let found: Result<Option<u32>, ()> = c
+            .absent_unless("new", async {
+                c.remove("new");
+                Ok(None)
+            })
+            .await;
+        assert_eq!(found, Ok(None));
+        assert!(c.get("new").is_none());
     }
 
     #[test]

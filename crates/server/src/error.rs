@@ -105,6 +105,16 @@ pub enum ApiError {
         /// Milliseconds until a retry would be admitted (at least 1).
         retry_after_ms: u64,
     },
+    /// The request is not HTTP/1.1 the server can read: a bad request line, header or
+    /// framing (answered below the API, by [`crate::wire`]).
+    #[error("The request is not well-formed HTTP: {0}.")]
+    MalformedRequest(&'static str),
+    /// The request target is longer than the server reads.
+    #[error("The request URI is longer than the server accepts.")]
+    UriTooLong,
+    /// The request line and headers are larger, or more, than the server reads.
+    #[error("The request headers are larger or more numerous than the server accepts.")]
+    HeadersTooLarge,
     /// The request body did not arrive within the body read timeout.
     #[error("The request body was not received in time.")]
     RequestTimeout,
@@ -140,7 +150,10 @@ impl ApiError {
             | UnsupportedOperation(_)
             | InvalidCiphertext
             | DryRun
+            | MalformedRequest(_)
             | Throttling { .. } => StatusCode::BAD_REQUEST,
+            UriTooLong => StatusCode::URI_TOO_LONG,
+            HeadersTooLarge => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
             UnsupportedMethod | AccessKeyInactive | NoPermission => StatusCode::FORBIDDEN,
             BodyTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             RequestTimeout => StatusCode::REQUEST_TIMEOUT,
@@ -186,6 +199,9 @@ impl ApiError {
             DryRun => "DryRunOperationError",
             Throttling { .. } => "Throttling",
             RequestTimeout => "RequestTimeout",
+            MalformedRequest(_) => "MalformedRequest",
+            UriTooLong => "RequestURITooLong",
+            HeadersTooLarge => "RequestHeaderFieldsTooLarge",
             Ram(e) => e.code(),
             ServiceUnavailable(_) => "ServiceUnavailableTemporary",
             Internal(_) => "InternalFailure",

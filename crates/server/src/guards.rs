@@ -1,5 +1,5 @@
 //! What the API handler needs besides the KMS state: the audit sink, the per-access-key rate
-//! limiter and the body read timeout ([`Guards`]), and the router state that carries both
+//! limiter, the per-address limiter of failed authentications and the body read timeout ([`Guards`]), and the router state that carries both
 //! ([`AppState`]).
 
 use std::sync::Arc;
@@ -11,7 +11,7 @@ use crate::audit::{AuditSink, AuditSlot};
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::kms::Kms;
-use crate::limits::{LimitsConfig, RateLimiter};
+use crate::limits::{FailureLimiter, LimitsConfig, RateLimiter};
 
 /// Calls tracked at most by [`Guards::track`] (far above the connection bound).
 const IN_FLIGHT_CAP: u32 = 1 << 24;
@@ -21,6 +21,7 @@ const IN_FLIGHT_CAP: u32 = 1 << 24;
 pub struct Guards {
     audit: Option<AuditSink>,
     limiter: Arc<RateLimiter>,
+    failures: Arc<FailureLimiter>,
     body_timeout: Duration,
     in_flight: Arc<Semaphore>,
 }
@@ -31,6 +32,7 @@ impl Guards {
         Self {
             audit,
             limiter: Arc::new(RateLimiter::new(limits)),
+            failures: Arc::new(FailureLimiter::new(limits)),
             body_timeout: limits.body_timeout,
             in_flight: Arc::new(Semaphore::new(IN_FLIGHT_CAP as usize)),
         }
@@ -55,6 +57,17 @@ impl Guards {
     /// Admits one authenticated call, or refuses it with `Throttling`.
     pub fn admit(&self, caller: &Caller) -> Result<(), ApiError> {
         self.limiter.admit(&caller.access_key_id)
+    }
+
+    /// Refuses with `Throttling` a request from `ip` while `ip` has failed authentication
+    /// too often; checked before anything is verified or read.
+    pub fn check_failures(&self, ip: std::net::IpAddr) -> Result<(), ApiError> {
+        self.failures.check(ip)
+    }
+
+    /// Counts a failed authentication of `ip`.
+    pub fn charge_failure(&self, ip: std::net::IpAddr) {
+        self.failures.charge(ip);
     }
 
     /// How long a request body may take to arrive.

@@ -16,10 +16,12 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::any;
 use axum_server::Handle;
+use axum_server::accept::DefaultAcceptor;
 use axum_server::tls_rustls::{RustlsAcceptor, RustlsConfig};
 
 use crate::listener::{BoundedListener, Peer};
 use crate::tls_config::TlsFiles;
+use crate::wire::ApiShapedAcceptor;
 use crate::{LimitsConfig, ServeError, tls, tls_config};
 
 /// The answer: a GenerateDataKey answer's fields and sizes (a 108-byte blob, a 32-byte key).
@@ -87,7 +89,12 @@ pub async fn serve_until(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServeError> {
     let limits = config.limits;
-    let listener = BoundedListener::bind(config.listen, limits.max_connections).await?;
+    let listener = BoundedListener::bind(
+        config.listen,
+        limits.max_connections,
+        limits.max_connections_per_ip,
+    )
+    .await?;
     let handle: Handle<Peer> = Handle::new();
     let stopper = handle.clone();
     tokio::spawn(async move {
@@ -107,9 +114,17 @@ pub async fn serve_until(
             let rustls = RustlsConfig::from_config(Arc::new(tls_config::server_config(files)?));
             let acceptor =
                 RustlsAcceptor::new(rustls).handshake_timeout(limits.tls_handshake_timeout);
-            server.acceptor(acceptor).serve(app).await?;
+            server
+                .acceptor(ApiShapedAcceptor(acceptor))
+                .serve(app)
+                .await?;
         }
-        None => server.serve(app).await?,
+        None => {
+            server
+                .acceptor(ApiShapedAcceptor(DefaultAcceptor))
+                .serve(app)
+                .await?;
+        }
     }
     Ok(())
 }

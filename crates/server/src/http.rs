@@ -239,14 +239,21 @@ async fn handle(
     headers: Vec<(String, String)>,
     body: &[u8],
 ) -> Result<Reply, ApiError> {
-    let req = ApiRequest::parse(method, query, headers, body, Some(ex.peer))?;
-    let claim = auth::claim(&req).inspect_err(|_| ex.facts = AuditFacts::unverified(&req))?;
+    let peer_ip = ex.peer.ip();
+    guards.check_failures(peer_ip)?;
+    let unauthenticated = |ex: &mut Exchange, req: &ApiRequest| {
+        ex.facts = AuditFacts::unverified(req);
+        guards.charge_failure(peer_ip);
+    };
+    let req = ApiRequest::parse(method, query, headers, body, Some(ex.peer))
+        .inspect_err(|_| guards.charge_failure(peer_ip))?;
+    let claim = auth::claim(&req).inspect_err(|_| unauthenticated(ex, &req))?;
     ex.claimed_access_key_id = Some(claim.access_key_id.clone());
     ex.claimed_action = Some(claim.action.clone());
     ex.claimed_product = Product::of_version(&claim.version);
     let caller = auth::authenticate(kms, &req, &claim)
         .await
-        .inspect_err(|_| ex.facts = AuditFacts::unverified(&req))?;
+        .inspect_err(|_| unauthenticated(ex, &req))?;
     let caller = ex.caller.insert(caller);
     guards.admit(caller)?;
     let product = ex.claimed_product.ok_or(ApiError::InvalidVersion)?;
@@ -312,15 +319,20 @@ fn request_id_bytes() -> [u8; 16] {
     })
 }
 
-fn error_response(e: &ApiError, request_id: &str) -> Response {
+/// The API's error shape for `e`: `RequestId`, `HostId`, `Code`, `Message`, `Recommend`.
+pub(crate) fn error_body(e: &ApiError, request_id: &str) -> Value {
     let code = e.code();
-    let body = json!({
+    json!({
         "RequestId": request_id,
         "HostId": "keywarden",
         "Code": code,
         "Message": e.to_string(),
         "Recommend": format!("See the keywarden README, error {code}; request {request_id}"),
-    });
+    })
+}
+
+fn error_response(e: &ApiError, request_id: &str) -> Response {
+    let body = error_body(e, request_id);
     let mut resp = json_response(e.status(), &body, Some(request_id));
     match e {
         // Milliseconds; the new SDK raises ThrottlingException when this is a positive integer.

@@ -96,6 +96,9 @@ impl Default for KmsOptions {
     }
 }
 
+/// Unknown access key ids remembered at most (the negative cache is cleared when full).
+const UNKNOWN_ACCESS_KEYS_CACHED: usize = 4096;
+
 /// Shared server state.
 pub struct Kms {
     /// Durable state.
@@ -111,6 +114,8 @@ pub struct Kms {
     aliases: TtlCache<String, String>,
     versions: TtlCache<String, VersionCipher>,
     credentials: TtlCache<String, Credential>,
+    /// Access key ids the store did not have: a repeat costs no store read for a TTL.
+    unknown_access_keys: TtlCache<String, ()>,
 }
 
 impl Kms {
@@ -133,6 +138,7 @@ impl Kms {
             // Versions never change once written; key state is checked separately.
             versions: TtlCache::new(Duration::from_secs(3600), 100_000),
             credentials: TtlCache::new(opts.cache_ttl, 10_000),
+            unknown_access_keys: TtlCache::new(opts.cache_ttl, UNKNOWN_ACCESS_KEYS_CACHED),
         }
     }
 
@@ -323,11 +329,14 @@ impl Kms {
 
     /// The access key with this id and its secret.
     pub async fn credential(&self, access_key_id: &str) -> Result<Arc<Credential>, ApiError> {
+        if self.unknown_access_keys.get(access_key_id).is_some() {
+            return Err(ApiError::AccessKeyNotFound);
+        }
         self.credentials
             .get_or_load(access_key_id, async {
                 let record = self
-                    .store
-                    .get_access_key(access_key_id)
+                    .unknown_access_keys
+                    .absent_unless(access_key_id, self.store.get_access_key(access_key_id))
                     .await?
                     .ok_or(ApiError::AccessKeyNotFound)?;
                 let secret = self
@@ -359,6 +368,7 @@ impl Kms {
     /// Forgets a cached access key (after a local change).
     pub fn invalidate_credential(&self, access_key_id: &str) {
         self.credentials.remove(access_key_id);
+        self.unknown_access_keys.remove(access_key_id);
     }
 
     /// Forgets every cached version of a key (after its material is destroyed).

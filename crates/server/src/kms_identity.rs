@@ -78,7 +78,8 @@ impl Kms {
     /// Adds an access key for an existing user with fewer than [`MAX_ACCESS_KEYS_PER_USER`].
     /// Forgets nothing: no credential is cached under a new id.
     pub async fn create_access_key(&self, record: &AccessKeyRecord) -> Result<(), ApiError> {
-        self.store
+        let created = self
+            .store
             .create_access_key(record, MAX_ACCESS_KEYS_PER_USER)
             .await
             .map_err(|e| match e {
@@ -87,7 +88,10 @@ impl Kms {
                 }
                 StoreError::NotFound => RamError::UserNotFound.into(),
                 other => ApiError::from(other),
-            })
+            });
+        // An id someone tried before it existed is no longer unknown.
+        self.invalidate_credential(&record.access_key_id);
+        created
     }
 
     /// Sets an access key's status (`Active`, `Inactive`). Forgets its cached credential, so

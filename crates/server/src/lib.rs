@@ -38,6 +38,7 @@ pub mod scheduler;
 pub mod table;
 pub mod tls;
 pub mod tls_config;
+pub mod wire;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -45,11 +46,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum_server::Handle;
+use axum_server::accept::DefaultAcceptor;
 use axum_server::tls_rustls::{RustlsAcceptor, RustlsConfig};
 
 use crate::guards::{AppState, Guards};
 use crate::listener::{BoundedListener, Peer};
 use crate::tls_config::TlsFiles;
+use crate::wire::ApiShapedAcceptor;
 
 pub use audit::AuditOptions;
 pub use bootstrap::{BootstrapError, CredentialsFile};
@@ -266,7 +269,12 @@ async fn listen(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServeError> {
     let limits = prepared.config.limits;
-    let listener = BoundedListener::bind(prepared.config.listen, limits.max_connections).await?;
+    let listener = BoundedListener::bind(
+        prepared.config.listen,
+        limits.max_connections,
+        limits.max_connections_per_ip,
+    )
+    .await?;
     let handle: Handle<Peer> = Handle::new();
     let state = AppState {
         kms: Arc::clone(&prepared.kms),
@@ -296,11 +304,19 @@ async fn listen(
             );
             let acceptor =
                 RustlsAcceptor::new(config).handshake_timeout(limits.tls_handshake_timeout);
-            let served = server.acceptor(acceptor).serve(app).await;
+            let served = server
+                .acceptor(ApiShapedAcceptor(acceptor))
+                .serve(app)
+                .await;
             reloader.abort();
             served?;
         }
-        None => server.serve(app).await?,
+        None => {
+            server
+                .acceptor(ApiShapedAcceptor(DefaultAcceptor))
+                .serve(app)
+                .await?;
+        }
     }
     Ok(())
 }
