@@ -266,10 +266,11 @@ pub struct EncryptArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = FileFormat::Kenv)]
     pub format: FileFormat,
-    /// Encrypt a directory tree into a mirror tree (files get a `.kenv` / `.seed` suffix).
+    /// Encrypt a directory tree into a mirror tree (files get a `.kenv` / `.seed` suffix;
+    /// refused if a new name is taken, e.g. `a` and a directory `a.kenv`).
     #[arg(short = 'r', long)]
     pub recursive: bool,
-    /// Replace an existing output.
+    /// Replace an existing output, or write to an existing FIFO, device or link to one.
     #[arg(long)]
     pub force: bool,
     /// Plaintext bytes per segment (power of two, 4 KiB to 16 MiB).
@@ -277,7 +278,8 @@ pub struct EncryptArgs {
     pub segment_size: u32,
     /// Input file, directory (with -r), or `-` for stdin.
     pub input: PathBuf,
-    /// Output file, directory (with -r), or `-` for stdout.
+    /// Output file, directory (with -r), or `-` for stdout. An existing file, symbolic link
+    /// (e.g. /dev/stdout), FIFO or device is written only with --force (/dev/null needs none).
     #[arg(short = 'o', long)]
     pub output: PathBuf,
 }
@@ -285,10 +287,11 @@ pub struct EncryptArgs {
 /// `keywarden decrypt`.
 #[derive(Args, Debug)]
 pub struct DecryptArgs {
-    /// Decrypt a tree made by `encrypt -r`, restoring the original names.
+    /// Decrypt a tree made by `encrypt -r`, restoring the original names (refused if two
+    /// inputs, such as `x` and `x.kenv`, would get the same name).
     #[arg(short = 'r', long)]
     pub recursive: bool,
-    /// Replace an existing output.
+    /// Replace an existing output, or write to an existing FIFO, device or link to one.
     #[arg(long)]
     pub force: bool,
     /// Random access (KENV files): first plaintext byte to output; only the segments the range touches are read.
@@ -299,7 +302,10 @@ pub struct DecryptArgs {
     pub length: Option<u64>,
     /// Input file, directory (with -r), or `-` for stdin.
     pub input: PathBuf,
-    /// Output file, directory (with -r), or `-` for stdout.
+    /// Output file, directory (with -r), or `-` for stdout. An existing file, symbolic link
+    /// (e.g. /dev/stdout), FIFO or device is written only with --force (/dev/null needs none).
+    /// Nothing unverified is ever written: a seed file reaches stdout, a FIFO or a device only
+    /// once its tag verified, a KENV file one verified segment at a time.
     #[arg(short = 'o', long)]
     pub output: PathBuf,
 }

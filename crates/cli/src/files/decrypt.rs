@@ -79,21 +79,14 @@ impl Job<'_> {
         let format = detect(input.fill_buf()?).ok_or(EnvError::NotEnvelope)?;
         let bar = bar(len, "decrypting");
         let mut out = Output::open(dst, self.force, 0o600)?;
-        match (format, &mut out) {
-            (Format::Seed, Output::Stdout(stdout)) => self.seed_to_stdout(input, stdout)?,
-            (Format::Seed, _) => {
-                seed::decrypt(
-                    BufReader::new(Counting::new(input, bar.clone())),
-                    &mut out,
-                    |blob| self.seed_key(blob),
-                )?;
+        let input = Counting::new(input, bar.clone());
+        match format {
+            Format::Seed if out.is_stream() => self.seed_verified_first(input, &mut out)?,
+            Format::Seed => {
+                seed::decrypt(BufReader::new(input), &mut out, |blob| self.seed_key(blob))?;
             }
-            (_, _) => {
-                keywarden_envelope::decrypt(
-                    self.wrapper,
-                    Counting::new(input, bar.clone()),
-                    &mut out,
-                )?;
+            _ => {
+                keywarden_envelope::decrypt(self.wrapper, input, &mut out)?;
             }
         }
         out.commit()?;
@@ -125,14 +118,16 @@ impl Job<'_> {
         SeedKey::new(&raw)
     }
 
-    /// A seed file's tag comes after all its ciphertext: decrypt into a private temporary file
-    /// and copy it to stdout only once the tag verified.
-    fn seed_to_stdout(&self, input: impl Read, stdout: &mut std::io::Stdout) -> anyhow::Result<()> {
+    /// A seed file's tag comes after all its ciphertext: for an output that a reader sees as it
+    /// is written (stdout, a FIFO, a device), decrypt into an unlinked private temporary file
+    /// and copy it out only once the tag verified (docs/FORMAT.md §8). Nothing is released on
+    /// failure.
+    fn seed_verified_first(&self, input: impl Read, out: &mut Output) -> anyhow::Result<()> {
         let mut tmp = tempfile::tempfile()?;
         seed::decrypt(BufReader::new(input), &mut tmp, |blob| self.seed_key(blob))?;
         tmp.rewind()?;
-        std::io::copy(&mut tmp, stdout)?;
-        stdout.flush()?;
+        std::io::copy(&mut tmp, out)?;
+        out.flush()?;
         Ok(())
     }
 }

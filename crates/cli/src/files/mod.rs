@@ -3,8 +3,10 @@
 //!
 //! Nothing is lost or leaked: outputs are written to a temporary file beside the target and
 //! renamed into place only when complete (after verification, for decryption); an existing
-//! output is replaced only with `--force`; a directory is built in a temporary directory and
-//! renamed at the end.
+//! output (a file, or a link, FIFO or device: `output::Output::open`) is replaced or written
+//! only with `--force`; nothing unverified reaches stdout, a FIFO or a device (seed files are
+//! verified in full first); a directory is built in a temporary directory and renamed at the
+//! end, after checking that no two inputs map to one output name.
 
 mod decrypt;
 mod encrypt;

@@ -62,6 +62,7 @@ impl AtomicFile {
         let file = OpenOptions::new()
             .write(true)
             .create_new(true)
+            .custom_flags(libc::O_NOFOLLOW)
             .mode(mode)
             .open(&tmp)?;
         Ok(Self {
@@ -156,27 +157,123 @@ pub fn sync_parent(path: &Path) -> io::Result<()> {
     File::open(dir)?.sync_all()
 }
 
-/// A writer to stdout or to an atomic file.
+/// A writer to stdout, to an atomic file, or to a pipe or device.
 pub enum Output {
     /// Standard output (`-o -`): written as it goes.
     Stdout(io::Stdout),
     /// A file that appears on commit.
     File(AtomicFile),
-    /// A device or pipe named on the command line, written as it goes.
+    /// A FIFO or device named on the command line (with `--force`, or `/dev/null`), written as
+    /// it goes.
     Device(File),
 }
 
+/// What an output path names, from `lstat`: a symbolic link is reported as such, never followed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Existing {
+    /// Nothing: the output is created.
+    Nothing,
+    /// A regular file: replaced only with `--force`.
+    Regular,
+    /// A directory: refused.
+    Directory,
+    /// `/dev/null`: written to as is; nothing is replaced, nothing reaches anyone.
+    Null,
+    /// A symbolic link, FIFO, device or socket: written to only with `--force`.
+    Special(Special),
+}
+
+/// The kinds of [`Existing::Special`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Special {
+    Symlink,
+    Fifo,
+    CharDevice,
+    BlockDevice,
+    Other,
+}
+
+impl Special {
+    fn name(self) -> &'static str {
+        match self {
+            Special::Symlink => "symbolic link",
+            Special::Fifo => "FIFO",
+            Special::CharDevice => "character device",
+            Special::BlockDevice => "block device",
+            Special::Other => "special file",
+        }
+    }
+}
+
+impl Existing {
+    fn of(path: &Path) -> io::Result<Self> {
+        use std::os::unix::fs::FileTypeExt;
+        let meta = match path.symlink_metadata() {
+            Ok(meta) => meta,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Existing::Nothing),
+            Err(e) => return Err(io::Error::new(e.kind(), format!("{}: {e}", path.display()))),
+        };
+        let kind = meta.file_type();
+        Ok(if kind.is_file() {
+            Existing::Regular
+        } else if kind.is_dir() {
+            Existing::Directory
+        } else if kind.is_char_device() && path == Path::new("/dev/null") {
+            Existing::Null
+        } else if kind.is_symlink() {
+            Existing::Special(Special::Symlink)
+        } else if kind.is_fifo() {
+            Existing::Special(Special::Fifo)
+        } else if kind.is_char_device() {
+            Existing::Special(Special::CharDevice)
+        } else if kind.is_block_device() {
+            Existing::Special(Special::BlockDevice)
+        } else {
+            Existing::Special(Special::Other)
+        })
+    }
+}
+
 impl Output {
-    /// Opens `-` as stdout, an existing device or pipe (e.g. `/dev/null`) as is, and anything
-    /// else as an atomic file.
+    /// Opens `-` as stdout and anything else by what `lstat` finds there (docs/FORMAT.md §5,
+    /// "Outputs"): nothing, a new atomic file; a regular file, replaced atomically with `force`;
+    /// `/dev/null`, as is; a symbolic link, FIFO or device, refused without `force`. With
+    /// `force`, a FIFO or device is opened without following links (`O_NOFOLLOW`), and a link is
+    /// followed if it names a FIFO or device (`/dev/stdout`), else replaced like a file.
     pub fn open(path: &Path, force: bool, mode: u32) -> io::Result<Self> {
         if path == Path::new("-") {
             return Ok(Output::Stdout(io::stdout()));
         }
-        if path.metadata().is_ok_and(|m| !m.is_file() && !m.is_dir()) {
-            return Ok(Output::Device(OpenOptions::new().write(true).open(path)?));
+        match Existing::of(path)? {
+            Existing::Nothing | Existing::Regular => {
+                Ok(Output::File(AtomicFile::create(path, force, mode)?))
+            }
+            Existing::Directory => Err(io::Error::new(
+                io::ErrorKind::AlreadyExists,
+                format!("{} is a directory", path.display()),
+            )),
+            Existing::Null => open_device(path, false),
+            Existing::Special(kind) if !force => Err(io::Error::new(
+                io::ErrorKind::AlreadyExists,
+                format!(
+                    "{} exists and is a {} (use --force to write to it; -o - writes to standard output)",
+                    path.display(),
+                    kind.name()
+                ),
+            )),
+            Existing::Special(Special::Symlink) if !names_stream(path) => {
+                Ok(Output::File(AtomicFile::create(path, true, mode)?))
+            }
+            Existing::Special(Special::Symlink) => open_device(path, true),
+            Existing::Special(_) => open_device(path, false),
         }
-        Ok(Output::File(AtomicFile::create(path, force, mode)?))
+    }
+
+    /// Whether written bytes reach a reader at once (stdout, a pipe, a device) rather than
+    /// appearing on commit: a format whose tag comes last must not be written here before it
+    /// verified.
+    pub fn is_stream(&self) -> bool {
+        !matches!(self, Output::File(_))
     }
 
     /// Completes the output.
@@ -187,6 +284,30 @@ impl Output {
             Output::Device(mut d) => d.flush(),
         }
     }
+}
+
+/// Whether `link` resolves to something other than a regular file or directory.
+fn names_stream(link: &Path) -> bool {
+    link.metadata().is_ok_and(|m| !m.is_file() && !m.is_dir())
+}
+
+/// Opens an existing FIFO or device for writing; `follow` only for a link the caller checked.
+fn open_device(path: &Path, follow: bool) -> io::Result<Output> {
+    let mut options = OpenOptions::new();
+    options.write(true);
+    if !follow {
+        options.custom_flags(libc::O_NOFOLLOW);
+    }
+    let file = options
+        .open(path)
+        .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", path.display())))?;
+    if file.metadata()?.is_file() {
+        return Err(io::Error::other(format!(
+            "{} became a regular file while being opened",
+            path.display()
+        )));
+    }
+    Ok(Output::Device(file))
 }
 
 impl Write for Output {

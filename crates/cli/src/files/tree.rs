@@ -1,7 +1,10 @@
 //! Directory trees (`-r`): walk the input, build the mirror tree in a temporary directory beside
 //! the output, process files in parallel, and rename the tree into place only when every file
-//! succeeded. Symbolic links and special files are refused rather than silently skipped.
+//! succeeded. Symbolic links and special files are refused rather than silently skipped, and
+//! so is a tree where two inputs map to one output name (`x` and `x.kenv` under `decrypt -r`),
+//! before anything is written.
 
+use std::collections::BTreeMap;
 use std::fs;
 use std::os::unix::fs::DirBuilderExt;
 use std::path::{Path, PathBuf};
@@ -38,6 +41,7 @@ pub fn mirror(
         ));
     }
     let (dirs, files) = walk(input)?;
+    let targets = plan(input, output, &dirs, &files, rename)?;
     let staging = Staging::create(output)?;
     for dir in &dirs {
         fs::DirBuilder::new()
@@ -45,12 +49,41 @@ pub fn mirror(
             .mode(0o700)
             .create(staging.path.join(dir))?;
     }
-    files.par_iter().try_for_each(|e| {
-        let dst = staging.path.join(rename(&e.rel));
-        each(&input.join(&e.rel), &dst)
+    files.par_iter().zip(&targets).try_for_each(|(e, dst)| {
+        each(&input.join(&e.rel), &staging.path.join(dst))
             .map_err(|err| err.context(format!("{}", input.join(&e.rel).display())))
     })?;
     staging.commit(output)
+}
+
+/// Each file's output path (relative), refusing a tree where two files, or a file and a
+/// directory, would get the same output path: one would silently replace the other.
+fn plan(
+    input: &Path,
+    output: &Path,
+    dirs: &[PathBuf],
+    files: &[Entry],
+    rename: impl Fn(&Path) -> PathBuf,
+) -> anyhow::Result<Vec<PathBuf>> {
+    let mut taken: BTreeMap<PathBuf, &Path> =
+        dirs.iter().map(|d| (d.clone(), d.as_path())).collect();
+    let mut targets = Vec::with_capacity(files.len());
+    for e in files {
+        let dst = rename(&e.rel);
+        if let Some(other) = taken.insert(dst.clone(), &e.rel) {
+            return Err(fail(
+                USAGE,
+                format!(
+                    "{} and {} would both be written as {} (rename one of them; nothing was written)",
+                    input.join(other).display(),
+                    input.join(&e.rel).display(),
+                    output.join(&dst).display()
+                ),
+            ));
+        }
+        targets.push(dst);
+    }
+    Ok(targets)
 }
 
 /// Relative directories and regular files under `root`, in a stable order.
@@ -139,6 +172,37 @@ impl Drop for Staging {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn two_inputs_for_one_output_are_refused_before_anything_is_written() {
+        let dir = tempfile::tempdir().unwrap();
+        let input = dir.path().join("in");
+        fs::create_dir_all(input.join("d")).unwrap();
+        let output = dir.path().join("out");
+        let strip = |r: &Path| r.with_extension("");
+        let never = |_: &Path, _: &Path| -> anyhow::Result<()> { panic!("nothing is written") };
+        for (a, b) in [("x", "x.kenv"), ("y.kenv", "y.seed"), ("d.kenv", "")] {
+            fs::write(input.join(a), b"1").unwrap();
+            if !b.is_empty() {
+                fs::write(input.join(b), b"2").unwrap();
+            }
+            let err = mirror(&input, &output, false, strip, never).unwrap_err();
+            assert!(
+                err.to_string().contains("would both be written as"),
+                "{err}"
+            );
+            assert!(!output.exists());
+            fs::remove_file(input.join(a)).unwrap();
+            if !b.is_empty() {
+                fs::remove_file(input.join(b)).unwrap();
+            }
+        }
+        assert_eq!(
+            fs::read_dir(dir.path()).unwrap().count(),
+            1,
+            "no staging left"
+        );
+    }
 
     #[test]
     fn mirror_is_all_or_nothing() {
