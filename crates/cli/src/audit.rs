@@ -3,9 +3,14 @@
 //! `--verify` checks the hash chain. It reads `<data-dir>/keywarden.db` directly through a
 //! read-only connection, so it needs no server and can run beside one.
 //!
+//! `--since`/`--until` select what is printed (by record time), `--format table` prints one
+//! aligned line per record for people instead of JSON lines for a SIEM.
+//!
 //! What is verified:
-//! - without `--since`, the whole log from genesis (seq 1, zero `prev_hash`): any changed,
-//!   removed, inserted or reordered record, and a cut-off head;
+//! - without `--since`, the whole log from genesis (seq 1, zero `prev_hash`), or, once
+//!   `serve --audit-retention` pruned old records, from the retention anchor (the last removed
+//!   record's seq and hash): any changed, removed, inserted or reordered record, and a cut-off
+//!   head;
 //! - with `--since`, the run from the first record at or after that time to the end: its links
 //!   only (nothing before it is read);
 //! - with `--expect-head SEQ:HASH` (a head the server logged earlier), also that the chain
@@ -21,7 +26,7 @@ use keywarden_core::audit::{ChainStart, ChainVerifier, ChainedRecord, FIRST_SEQ}
 use keywarden_store::AuditHead;
 use keywarden_store::sqlite::{AuditLogReader, SqliteStoreError};
 
-use crate::cli::AuditArgs;
+use crate::cli::{AuditArgs, AuditFormat};
 use crate::exit;
 
 /// Records read per query.
@@ -33,8 +38,11 @@ pub fn run(args: AuditArgs) -> anyhow::Result<()> {
     let reader = AuditLogReader::open(&db)
         .with_context(|| format!("cannot read the audit trail of {}", args.data_dir.display()))?;
     let verify = args.verify || args.expect_head.is_some();
+    // Where the trail starts: genesis, or after the records retention removed.
+    let anchor = reader.anchor().map_err(store_error)?;
+    let first_seq = anchor.map_or(FIRST_SEQ, |a| a.seq.saturating_add(1));
     let print_from = match args.since {
-        None => Some(FIRST_SEQ),
+        None => Some(first_seq),
         Some(ms) => first_seq_since(&reader, ms)?,
     };
     let expect = args.expect_head;
@@ -45,19 +53,26 @@ pub fn run(args: AuditArgs) -> anyhow::Result<()> {
         (None, Some(h)) => Some(h.seq),
         (None, None) => None,
     };
+    let chain_start = match (start, anchor) {
+        (Some(s), None) if s == FIRST_SEQ => ChainStart::Genesis,
+        (Some(s), Some(a)) if s == first_seq => ChainStart::After {
+            seq: a.seq,
+            hash: a.hash,
+        },
+        _ => ChainStart::Unanchored,
+    };
     let mut walk = Walk {
-        verifier: ChainVerifier::new(if start == Some(FIRST_SEQ) {
-            ChainStart::Genesis
-        } else {
-            ChainStart::Unanchored
-        }),
+        verifier: ChainVerifier::new(chain_start),
         verify,
         expect,
         expect_seen: false,
         print_from: if args.quiet { None } else { print_from },
+        until_ms: args.until,
+        format: args.format,
         out: BufWriter::new(std::io::stdout().lock()),
         first: None,
         last: None,
+        anchor: anchor.filter(|_| matches!(chain_start, ChainStart::After { .. })),
     };
     if let Some(start) = start {
         if !walk.read_from(&reader, start)? {
@@ -91,9 +106,14 @@ struct Walk<W: Write> {
     expect: Option<AuditHead>,
     expect_seen: bool,
     print_from: Option<u64>,
+    /// Records after this time are verified but not printed.
+    until_ms: Option<i64>,
+    format: AuditFormat,
     out: W,
     first: Option<u64>,
     last: Option<ChainedRecord>,
+    /// The retention anchor verification started from.
+    anchor: Option<AuditHead>,
 }
 
 impl<W: Write> Walk<W> {
@@ -136,8 +156,12 @@ impl<W: Write> Walk<W> {
                 self.expect_seen = true;
             }
         }
-        if self.print_from.is_some_and(|p| rec.record.seq >= p) {
-            let line = serde_json::to_string(&rec)?;
+        let in_window = self.until_ms.is_none_or(|u| rec.record.time_ms <= u);
+        if self.print_from.is_some_and(|p| rec.record.seq >= p) && in_window {
+            let line = match self.format {
+                AuditFormat::Jsonl => serde_json::to_string(&rec)?,
+                AuditFormat::Table => table_line(&rec),
+            };
             if let Err(e) = writeln!(self.out, "{line}") {
                 if e.kind() == std::io::ErrorKind::BrokenPipe {
                     return Ok(false);
@@ -180,10 +204,10 @@ impl<W: Write> Walk<W> {
                 "keywarden: audit trail verified: {} records, seq {first} to {}{}; head {}",
                 summary.count,
                 last.record.seq,
-                if first == FIRST_SEQ {
-                    " (from genesis)"
-                } else {
-                    ""
+                match self.anchor {
+                    _ if first == FIRST_SEQ => " (from genesis)".to_owned(),
+                    Some(a) => format!(" (from the retention anchor {a})"),
+                    None => String::new(),
                 },
                 AuditHead {
                     seq: last.record.seq,
@@ -194,4 +218,32 @@ impl<W: Write> Walk<W> {
         }
         Ok(())
     }
+}
+
+/// One record as an aligned line: time (UTC), seq, outcome, status, action, key, caller,
+/// source, and the count when it stands for several requests.
+fn table_line(rec: &ChainedRecord) -> String {
+    let r = &rec.record;
+    let time = keywarden_core::dates::format_unix(r.time_ms.div_euclid(1000));
+    let dash = |v: &Option<String>| v.clone().unwrap_or_else(|| "-".to_owned());
+    let caller = match (&r.user_name, &r.access_key_id) {
+        (Some(user), _) => user.clone(),
+        (None, Some(key)) => format!("({key})"),
+        (None, None) => "-".to_owned(),
+    };
+    let count = if r.count == 1 {
+        String::new()
+    } else {
+        format!("  x{}", r.count)
+    };
+    format!(
+        "{time}  {:>8}  {:<28} {:>3}  {:<28} {:<36}  {:<20} {}{count}",
+        r.seq,
+        r.outcome_code,
+        r.http_status,
+        if r.action.is_empty() { "-" } else { &r.action },
+        dash(&r.key_id),
+        caller,
+        r.source_ip,
+    )
 }

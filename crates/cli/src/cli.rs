@@ -80,9 +80,26 @@ pub struct AuditArgs {
     /// (detects a truncated or rewritten log). Implies --verify.
     #[arg(long, value_name = "SEQ:HASH")]
     pub expect_head: Option<keywarden_store::AuditHead>,
+    /// Print only records up to this time (`YYYY-MM-DDTHH:MM:SSZ` or unix seconds, inclusive);
+    /// verification still reads to the end.
+    #[arg(long, value_parser = parse_time)]
+    pub until: Option<i64>,
+    /// Output: `jsonl`, one JSON object per record with its hashes (for a SIEM), or `table`,
+    /// one aligned line per record (for people).
+    #[arg(long, value_enum, default_value_t = AuditFormat::Jsonl)]
+    pub format: AuditFormat,
     /// Do not print the records (only verify).
     #[arg(short, long)]
     pub quiet: bool,
+}
+
+/// What `keywarden audit` prints.
+#[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuditFormat {
+    /// One JSON object per line: the record, `prev_hash` and `hash`.
+    Jsonl,
+    /// One aligned text line per record.
+    Table,
 }
 
 /// Unix milliseconds of `YYYY-MM-DDTHH:MM:SSZ` or of unix seconds.
@@ -402,6 +419,11 @@ pub struct ServeArgs {
     /// instance.json refuses the start.
     #[arg(long)]
     pub init: bool,
+    /// Keep audit records this many days: older ones are removed at start and hourly, and
+    /// `keywarden audit --verify` proves the rest from the anchor the removal leaves. Without
+    /// it nothing is ever removed.
+    #[arg(long, value_name = "DAYS", value_parser = clap::value_parser!(u32).range(1..))]
+    pub audit_retention: Option<u32>,
 }
 
 /// `keywarden kms <Action> [--Param value]...` (and `keywarden ram <Action> ...`).

@@ -34,6 +34,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         tls_client_ca: args.tls_client_ca.clone(),
         limits: limits(&args),
         init: args.init,
+        audit_retention_days: args.audit_retention,
     };
     let prepared = keywarden_server::prepare(config).await?;
     let data_dir = std::path::absolute(&args.data_dir)?;

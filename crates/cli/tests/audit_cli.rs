@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use common::bin;
+use common::{audit, bin};
 use keywarden_client::{ClientError, KmsClient, Settings};
 use keywarden_core::secret::SecretString;
 use serde_json::Value;
@@ -107,17 +107,6 @@ impl Drop for Serve {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
-}
-
-/// `keywarden audit --data-dir <data> <args>`.
-fn audit(data: &Path, args: &[&str]) -> Output {
-    Command::new(bin())
-        .arg("audit")
-        .arg("--data-dir")
-        .arg(data)
-        .args(args)
-        .output()
-        .unwrap()
 }
 
 fn records(out: &Output) -> Vec<Value> {

@@ -58,7 +58,11 @@ fn generate_data_key_v1_and_acs3_against_serve() {
 #[test]
 fn a_wrong_secret_fails_with_the_error_code() {
     let home = tempfile::tempdir().unwrap();
-    let server = Server::start(home.path(), &["--rate-limit", "0"]);
+    // Every request fails authentication: the per-address failure limit is off here.
+    let server = Server::start(
+        home.path(),
+        &["--rate-limit", "0", "--auth-failure-rate", "0"],
+    );
     let key = field(&server.kms("CreateKey", &[]), "KeyMetadata.KeyId");
     let mut args = vec![
         "--access-key-secret",

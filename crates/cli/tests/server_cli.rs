@@ -178,3 +178,15 @@ fn data_dir_permissions_and_no_plain_secrets() {
         }
     }
 }
+
+/// A SIGTERM that arrives the moment the server says it listens stops it gracefully (exit 0),
+/// never by the signal's default action: the handler is installed before the listening line.
+#[test]
+fn sigterm_right_after_the_listening_line_is_graceful() {
+    for _ in 0..5 {
+        let home = tempfile::tempdir().unwrap();
+        let server = Server::start(home.path(), &["--no-profile"]);
+        let status = server.terminate();
+        assert!(status.success(), "{status:?}");
+    }
+}

@@ -55,6 +55,10 @@ pub const FIRST_SEQ: u64 = 1;
 /// format gets a new tag, so old and new records can never hash alike.
 const FORMAT_TAG: &[u8] = b"keywarden-audit-v1\0";
 
+/// The tag of a record that stands for more than one request ([`AuditRecord::count`] > 1): the
+/// v1 encoding under this tag, followed by the count.
+const FORMAT_TAG_V2: &[u8] = b"keywarden-audit-v2\0";
+
 /// One audited API call. Everything here is safe to log; see the module docs.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AuditRecord {
@@ -83,6 +87,21 @@ pub struct AuditRecord {
     pub outcome_code: String,
     /// The HTTP status returned.
     pub http_status: u16,
+    /// How many requests this record stands for: 1 for every call that authenticated. Requests
+    /// that did not authenticate are aggregated per source address and outcome over a short
+    /// interval (the server's `audit` module): then `time_ms` and `request_id` are the first
+    /// one's, and a field the requests did not all share is empty.
+    #[serde(default = "one", skip_serializing_if = "is_one")]
+    pub count: u64,
+}
+
+fn one() -> u64 {
+    1
+}
+
+#[allow(clippy::trivially_copy_pass_by_ref)] // serde's skip_serializing_if passes a reference
+fn is_one(n: &u64) -> bool {
+    *n == 1
 }
 
 impl AuditRecord {
@@ -100,9 +119,17 @@ impl AuditRecord {
     ///
     /// str(s) = u64 BE byte length || UTF-8 bytes;  opt(None) = 0x00;  opt(Some(s)) = 0x01 || str(s)
     /// ```
+    ///
+    /// A record with `count` > 1 is encoded the same way under the tag `"keywarden-audit-v2\0"`,
+    /// followed by `count u64 BE`; a record of one request keeps the v1 bytes, so records written
+    /// before counts existed verify unchanged.
     pub fn canonical(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(256);
-        out.extend_from_slice(FORMAT_TAG);
+        out.extend_from_slice(if self.count == 1 {
+            FORMAT_TAG
+        } else {
+            FORMAT_TAG_V2
+        });
         out.extend_from_slice(&self.seq.to_be_bytes());
         out.extend_from_slice(&self.time_ms.to_be_bytes());
         put_str(&mut out, &self.request_id);
@@ -125,6 +152,9 @@ impl AuditRecord {
         }
         put_str(&mut out, &self.outcome_code);
         out.extend_from_slice(&self.http_status.to_be_bytes());
+        if self.count != 1 {
+            out.extend_from_slice(&self.count.to_be_bytes());
+        }
         out
     }
 }
@@ -406,6 +436,7 @@ mod tests {
             encryption_context: Some(BTreeMap::from([("tenant".into(), "acme".into())])),
             outcome_code: "Success".into(),
             http_status: 200,
+            count: 1,
         }
     }
 
@@ -470,6 +501,7 @@ mod tests {
             },
             |r| r.outcome_code = "Forbidden.RAM".into(),
             |r| r.http_status = 403,
+            |r| r.count = 2,
         ];
         for (i, modify) in modifications.into_iter().enumerate() {
             let mut recs = build(4);
@@ -484,6 +516,31 @@ mod tests {
                 "modification {i}"
             );
         }
+    }
+
+    #[test]
+    fn a_count_changes_the_encoding_and_one_keeps_v1() {
+        let single = record(1);
+        assert!(single.canonical().starts_with(FORMAT_TAG));
+        let json = serde_json::to_value(&single).unwrap();
+        assert!(
+            json.get("count").is_none(),
+            "a single request has no count field"
+        );
+        let back: AuditRecord = serde_json::from_value(json).unwrap();
+        assert_eq!(back.count, 1, "records without the field count one");
+        let many = AuditRecord {
+            count: 40,
+            ..record(1)
+        };
+        let bytes = many.canonical();
+        assert!(bytes.starts_with(FORMAT_TAG_V2));
+        assert!(bytes.ends_with(&40u64.to_be_bytes()));
+        assert_ne!(
+            record_hash(&GENESIS_HASH, &many),
+            record_hash(&GENESIS_HASH, &single)
+        );
+        assert_eq!(serde_json::to_value(&many).unwrap()["count"], 40);
     }
 
     #[test]
@@ -685,9 +742,10 @@ mod tests {
                 proptest::collection::btree_map("[a-c]{0,2}", "[a-c]{0,2}", 0..3)),
             outcome_code in "[a-c]{0,3}",
             http_status in any::<u16>(),
+            count in 1u64..4,
         ) -> AuditRecord {
             AuditRecord { seq, time_ms, request_id, access_key_id, user_name, source_ip, action,
-                key_id, key_version_id, encryption_context, outcome_code, http_status }
+                key_id, key_version_id, encryption_context, outcome_code, http_status, count }
         }
     }
 

@@ -47,8 +47,19 @@
 //! `KeyId` / `KeyVersionId` parameters as given), the encryption context, the outcome code
 //! and HTTP status. Never plaintext, data keys, blobs or secrets: the record type has no field
 //! for them. For requests that did not authenticate, the context is left out and the strings
-//! taken from the request are cut to [`MAX_FIELD_BYTES`], so anonymous traffic cannot grow the
-//! log by more than about a kilobyte per request.
+//! taken from the request are cut to [`MAX_FIELD_BYTES`].
+//!
+//! # Requests that did not authenticate
+//!
+//! They changed nothing, and anyone can send them, so they do not get a row each: the
+//! [`Aggregator`] counts them per source address, outcome code and status over
+//! [`AGGREGATE_INTERVAL`], and each group becomes one record with its `count` (the first
+//! request's time and id; the access key, action and key only when every request of the group
+//! named the same). Groups are bounded ([`MAX_GROUPS`]; beyond that, one group per outcome
+//! with source `*`), so a flood costs at most about `MAX_GROUPS` records per interval, however
+//! fast it comes. A group of one is exactly the record the request would have had alone. They
+//! are written at the end of each interval and at shutdown; a crash loses at most one
+//! interval's counts.
 
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
@@ -69,6 +80,12 @@ use crate::exchange::Exchange;
 
 /// Longest string copied from an unauthenticated request into a record, in bytes.
 pub const MAX_FIELD_BYTES: usize = 256;
+
+/// How long unauthenticated requests are counted before their groups are written.
+pub const AGGREGATE_INTERVAL: Duration = Duration::from_secs(10);
+
+/// Groups of unauthenticated requests counted at most per interval (then: per outcome only).
+pub const MAX_GROUPS: usize = 4096;
 
 /// How long shutdown keeps retrying a failing append before giving up (and saying so).
 const SHUTDOWN_PATIENCE: Duration = Duration::from_secs(30);
@@ -165,6 +182,85 @@ pub fn record_of(ex: &Exchange, time_ms: i64) -> AuditRecord {
         },
         outcome_code,
         http_status,
+        count: 1,
+    }
+}
+
+/// What groups unauthenticated requests: source address, outcome code, status.
+type GroupKey = (String, String, u16);
+
+/// Counts unauthenticated requests per group until [`Aggregator::take`] (see the module docs).
+#[derive(Debug, Default)]
+pub struct Aggregator {
+    groups: std::sync::Mutex<std::collections::HashMap<GroupKey, AuditRecord>>,
+}
+
+impl Aggregator {
+    /// Counts `record` (of a request that did not authenticate) in its group.
+    pub fn add(&self, record: AuditRecord) {
+        let mut groups = self
+            .groups
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut key = (
+            record.source_ip.clone(),
+            record.outcome_code.clone(),
+            record.http_status,
+        );
+        if !groups.contains_key(&key) && groups.len() >= MAX_GROUPS {
+            // Full: this request counts in its outcome's catch-all group.
+            key.0 = "*".to_owned();
+        }
+        match groups.get_mut(&key) {
+            Some(group) => merge(group, &record),
+            None => {
+                let source_ip = key.0.clone();
+                groups.insert(
+                    key,
+                    AuditRecord {
+                        source_ip,
+                        ..record
+                    },
+                );
+            }
+        }
+    }
+
+    /// The groups counted so far, oldest first, and a fresh start.
+    pub fn take(&self) -> Vec<AuditRecord> {
+        let groups = std::mem::take(
+            &mut *self
+                .groups
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+        );
+        let mut records: Vec<AuditRecord> = groups.into_values().collect();
+        records.sort_by_key(|r| r.time_ms);
+        records
+    }
+}
+
+/// Adds `other` to `group`: one more request; a field they do not share is cleared.
+fn merge(group: &mut AuditRecord, other: &AuditRecord) {
+    group.count = group.count.saturating_add(other.count);
+    if group.source_ip != other.source_ip {
+        "*".clone_into(&mut group.source_ip);
+    }
+    if group.action != other.action {
+        group.action.clear();
+    }
+    for (mine, theirs) in [
+        (&mut group.access_key_id, &other.access_key_id),
+        (&mut group.user_name, &other.user_name),
+        (&mut group.key_id, &other.key_id),
+        (&mut group.key_version_id, &other.key_version_id),
+    ] {
+        if mine != theirs {
+            *mine = None;
+        }
+    }
+    if group.encryption_context != other.encryption_context {
+        group.encryption_context = None;
     }
 }
 
@@ -201,6 +297,7 @@ impl TrailHealth {
 pub struct AuditSink {
     tx: mpsc::Sender<AuditRecord>,
     health: Arc<TrailHealth>,
+    unauthenticated: Arc<Aggregator>,
 }
 
 /// Room in the audit queue for the record of one call, taken before the call runs: once a
@@ -208,12 +305,19 @@ pub struct AuditSink {
 #[derive(Debug)]
 pub struct AuditSlot<'a> {
     permit: mpsc::Permit<'a, AuditRecord>,
+    unauthenticated: &'a Aggregator,
 }
 
 impl AuditSlot<'_> {
     /// Queues the call's record (at once: the room is already taken).
     pub fn record(self, record: AuditRecord) {
         self.permit.send(record);
+    }
+
+    /// Counts the record of a request that did not authenticate in its group (the room is
+    /// given back; the group's record is queued at the end of the interval).
+    pub fn aggregate(self, record: AuditRecord) {
+        self.unauthenticated.add(record);
     }
 }
 
@@ -231,7 +335,10 @@ impl AuditSink {
             return Err(refuse());
         }
         match tokio::time::timeout(RESERVE_PATIENCE, self.tx.reserve()).await {
-            Ok(Ok(permit)) => Ok(AuditSlot { permit }),
+            Ok(Ok(permit)) => Ok(AuditSlot {
+                permit,
+                unauthenticated: &self.unauthenticated,
+            }),
             Ok(Err(_)) | Err(_) => Err(refuse()),
         }
     }
@@ -255,12 +362,19 @@ impl AuditSink {
 pub struct AuditWriter {
     stop: oneshot::Sender<()>,
     task: JoinHandle<Option<AuditHead>>,
+    stop_flusher: oneshot::Sender<()>,
+    flusher: JoinHandle<()>,
 }
 
 impl AuditWriter {
-    /// Stops taking records, stores every record already queued, logs the final head and
-    /// returns it.
+    /// Stops taking records, stores every record already queued (and the counts of
+    /// unauthenticated requests), logs the final head and returns it.
     pub async fn finish(self) -> Option<AuditHead> {
+        // The flusher queues what it counted so far, then ends.
+        let _ = self.stop_flusher.send(());
+        if let Err(e) = self.flusher.await {
+            tracing::error!(error = %e, "the flusher of unauthenticated counts failed");
+        }
         // The task may already be gone (its receiver dropped): then there is nothing to stop.
         let _ = self.stop.send(());
         match self.task.await {
@@ -306,7 +420,50 @@ pub async fn start(
     #[cfg(test)]
     tests::INJECT.with(|n| writer.inject_panics.store(n.get(), Ordering::SeqCst));
     let task = tokio::spawn(supervise(writer));
-    Ok((AuditSink { tx, health }, AuditWriter { stop, task }))
+    let sink = AuditSink {
+        tx,
+        health,
+        unauthenticated: Arc::default(),
+    };
+    let (stop_flusher, flusher_stopped) = oneshot::channel();
+    let flusher = tokio::spawn(flush_every(
+        sink.clone(),
+        AGGREGATE_INTERVAL,
+        flusher_stopped,
+    ));
+    Ok((
+        sink,
+        AuditWriter {
+            stop,
+            task,
+            stop_flusher,
+            flusher,
+        },
+    ))
+}
+
+/// Queues the groups of unauthenticated requests every `interval`, and once more when told
+/// to stop.
+async fn flush_every(sink: AuditSink, interval: Duration, mut stop: oneshot::Receiver<()>) {
+    let mut tick = tokio::time::interval(interval);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    tick.tick().await;
+    loop {
+        tokio::select! {
+            _ = tick.tick() => flush_groups(&sink).await,
+            _ = &mut stop => {
+                flush_groups(&sink).await;
+                return;
+            }
+        }
+    }
+}
+
+/// Queues the groups counted so far.
+async fn flush_groups(sink: &AuditSink) {
+    for record in sink.unauthenticated.take() {
+        sink.submit(record).await;
+    }
 }
 
 /// When to log the head.
@@ -617,6 +774,116 @@ mod tests {
         assert_eq!(head.seq, 400);
         let all = store.list_audit(None, 0, 1000).await.unwrap();
         assert_eq!(all.len(), 400);
+        keywarden_core::audit::verify(keywarden_core::audit::ChainStart::Genesis, all).unwrap();
+    }
+
+    fn stranger(ip: &str, key: &str, code: &str, time_ms: i64) -> AuditRecord {
+        AuditRecord {
+            source_ip: ip.into(),
+            access_key_id: Some(key.into()),
+            user_name: None,
+            encryption_context: None,
+            outcome_code: code.into(),
+            http_status: 404,
+            ..keywarden_store::conformance::sample_audit_record(
+                &format!("{key}-{time_ms}"),
+                time_ms,
+            )
+        }
+    }
+
+    #[test]
+    fn unauthenticated_requests_are_counted_per_source_and_outcome() {
+        let agg = Aggregator::default();
+        // One request alone: its record exactly.
+        let alone = stranger("10.0.0.9", "KWONE", "SignatureDoesNotMatch", 5);
+        agg.add(alone.clone());
+        // A flood from one address with a fresh access key id each time: one record.
+        for i in 0..1000 {
+            agg.add(stranger(
+                "10.0.0.1",
+                &format!("KW{i}"),
+                "InvalidAccessKeyId.NotFound",
+                10 + i,
+            ));
+        }
+        // The same key from the same address, twice: the key is kept.
+        agg.add(stranger(
+            "10.0.0.2",
+            "KWSAME",
+            "InvalidAccessKeyId.NotFound",
+            7,
+        ));
+        agg.add(stranger(
+            "10.0.0.2",
+            "KWSAME",
+            "InvalidAccessKeyId.NotFound",
+            8,
+        ));
+        let records = agg.take();
+        assert_eq!(records.len(), 3);
+        assert_eq!(
+            records[0], alone,
+            "sorted by time; a group of one is the plain record"
+        );
+        let same = &records[1];
+        assert_eq!(
+            (same.count, same.access_key_id.as_deref()),
+            (2, Some("KWSAME"))
+        );
+        assert_eq!(same.time_ms, 7, "the first request's time");
+        let flood = &records[2];
+        assert_eq!(flood.count, 1000);
+        assert_eq!(flood.access_key_id, None, "keys differed");
+        assert_eq!(flood.action, "kms:Encrypt", "the action they shared");
+        assert_eq!(flood.request_id, "KW0-10");
+        assert!(agg.take().is_empty(), "taken once");
+    }
+
+    #[test]
+    fn the_groups_are_bounded() {
+        let agg = Aggregator::default();
+        for i in 0..MAX_GROUPS + 500 {
+            let ip = format!("10.{}.{}.{}", i >> 16, (i >> 8) & 255, i & 255);
+            agg.add(stranger(&ip, "KW", "InvalidAccessKeyId.NotFound", 1));
+        }
+        let records = agg.take();
+        assert_eq!(records.len(), MAX_GROUPS + 1);
+        let rest: Vec<_> = records.iter().filter(|r| r.source_ip == "*").collect();
+        assert_eq!(rest.len(), 1);
+        assert_eq!(rest[0].count, 500);
+        let total: u64 = records.iter().map(|r| r.count).sum();
+        assert_eq!(total, (MAX_GROUPS + 500) as u64);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn counted_requests_reach_the_trail_at_finish() {
+        let dir = tempfile::tempdir().unwrap();
+        let store: Arc<dyn KeyStore> = Arc::new(
+            SqliteStore::open(&dir.path().join("keywarden.db"))
+                .await
+                .unwrap(),
+        );
+        let (sink, writer) = start(Arc::clone(&store), AuditOptions::default())
+            .await
+            .unwrap();
+        for i in 0..300 {
+            let slot = sink.reserve().await.unwrap();
+            slot.aggregate(stranger(
+                "10.0.0.1",
+                &format!("KW{i}"),
+                "SignatureDoesNotMatch",
+                i,
+            ));
+        }
+        sink.reserve()
+            .await
+            .unwrap()
+            .record(keywarden_store::conformance::sample_audit_record("real", 1));
+        writer.finish().await.unwrap();
+        let all = store.list_audit(None, 0, 1000).await.unwrap();
+        assert_eq!(all.len(), 2, "one call, one group");
+        assert_eq!(all[1].record.count, 300);
         keywarden_core::audit::verify(keywarden_core::audit::ChainStart::Genesis, all).unwrap();
     }
 

@@ -134,7 +134,13 @@ async fn answer(app: Arc<AppState>, peer: SocketAddr, req: Request) -> Response 
         Ok(slot) => {
             ex.result = run(kms, guards, &mut ex, req).await;
             if let Some(slot) = slot {
-                slot.record(crate::audit::record_of(&ex, received_ms));
+                let record = crate::audit::record_of(&ex, received_ms);
+                if ex.caller.is_some() {
+                    slot.record(record);
+                } else {
+                    // Did not authenticate, changed nothing: counted per source and outcome.
+                    slot.aggregate(record);
+                }
             }
         }
         Err(e) => ex.result = Err(e),

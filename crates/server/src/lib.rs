@@ -14,6 +14,7 @@
 
 pub mod action;
 pub mod audit;
+pub mod audit_retention;
 pub mod auth;
 pub mod authz;
 pub mod bootstrap;
@@ -86,6 +87,8 @@ pub struct ServeConfig {
     /// Create a new installation even though the data dir holds other files (`--init`);
     /// without it state is created only in an absent or empty directory.
     pub init: bool,
+    /// Keep audit records this many days (`--audit-retention`); `None`: forever.
+    pub audit_retention_days: Option<u32>,
 }
 
 impl ServeConfig {
@@ -104,6 +107,7 @@ impl ServeConfig {
             tls_client_ca: None,
             limits: LimitsConfig::default(),
             init: false,
+            audit_retention_days: None,
         }
     }
 }
@@ -249,8 +253,15 @@ pub async fn serve_until(
         .map_err(BootstrapError::from)?;
     let guards = Guards::new(Some(sink), &prepared.config.limits);
     let scheduler = scheduler::spawn(Arc::clone(&prepared.kms), prepared.scheduler);
+    let retention = prepared
+        .config
+        .audit_retention_days
+        .map(|days| audit_retention::spawn(Arc::clone(&prepared.kms.store), days));
     let served = listen(&prepared, guards.clone(), on_listening, shutdown).await;
     scheduler.abort();
+    if let Some(retention) = retention {
+        retention.abort();
+    }
     // Calls cut off by the drain still run to their end (and queue their records).
     if !guards.wait_idle(Duration::from_secs(10)).await {
         tracing::error!(
@@ -322,19 +333,24 @@ async fn listen(
 }
 
 /// Completes on SIGTERM or Ctrl-C (`serve` and `bench hello`).
-pub async fn shutdown_signal() {
-    let ctrl_c = tokio::signal::ctrl_c();
-    #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
+pub fn shutdown_signal() -> impl Future<Output = ()> + Send + 'static {
+    use tokio::signal::unix::{Signal, SignalKind, signal};
+    // Installed now, not when the future is first polled: a SIGTERM that arrives just after
+    // the server said it listens must stop it gracefully, not kill it by the default action.
+    let mut term = signal(SignalKind::terminate()).ok();
+    let mut int = signal(SignalKind::interrupt()).ok();
+    async fn recv(s: &mut Option<Signal>) {
+        match s {
+            Some(s) => {
                 s.recv().await;
             }
-            Err(_) => std::future::pending::<()>().await,
+            None => std::future::pending::<()>().await,
         }
-    };
-    tokio::select! {
-        _ = ctrl_c => {},
-        () = term => {},
+    }
+    async move {
+        tokio::select! {
+            () = recv(&mut term) => {},
+            () = recv(&mut int) => {},
+        }
     }
 }

@@ -37,6 +37,15 @@ impl fmt::Display for AuditHead {
     }
 }
 
+/// What a prune of the audit trail did (see [`crate::KeyStore::prune_audit`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AuditPruned {
+    /// The last removed record: verification of the rest starts after it.
+    pub anchor: AuditHead,
+    /// Records removed.
+    pub removed: u64,
+}
+
 /// Why an [`AuditHead`] did not parse.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("expected <seq>:<64 hex digits>, e.g. 42:{zeros}", zeros = "0".repeat(64))]

@@ -21,7 +21,7 @@ mod identity;
 mod instance;
 pub mod sqlite;
 
-pub use audit::{AuditHead, AuditRecord, ChainedRecord};
+pub use audit::{AuditHead, AuditPruned, AuditRecord, ChainedRecord};
 pub use identity::{
     AttachmentRecord, POLICY_CUSTOM, POLICY_SYSTEM, PRINCIPAL_USER, PolicyRecord,
     PolicyVersionRecord, UserRecord, VersionOptions,
@@ -474,7 +474,7 @@ pub trait KeyStore: Send + Sync + 'static {
     ) -> StoreResult<bool>;
 
     // ---- Audit trail: append-only and hash-chained (`keywarden_core::audit`). There is no
-    // method to change or remove a record. ----
+    // method to change a record; old ones leave only by `prune_audit`. ----
 
     /// Appends `records`, in order, after the current head, in one transaction: each gets the
     /// next `seq` (the `seq` given is ignored) and is linked to its predecessor with
@@ -496,6 +496,16 @@ pub trait KeyStore: Send + Sync + 'static {
 
     /// The last record's `seq` and `hash`, or `None` while the log is empty.
     async fn audit_head(&self) -> StoreResult<Option<AuditHead>>;
+
+    /// Retention: removes every record before the first one with `time_ms >= before_ms`, but
+    /// never the last record, after moving the anchor ([`KeyStore::audit_anchor`]) to the last
+    /// one removed, in one transaction. `None` when nothing was old enough. The only way a
+    /// record ever leaves the trail.
+    async fn prune_audit(&self, before_ms: i64, now_ms: i64) -> StoreResult<Option<AuditPruned>>;
+
+    /// The last pruned record's `seq` and `hash` (verification of the trail starts after it),
+    /// or `None` if nothing was ever pruned.
+    async fn audit_anchor(&self) -> StoreResult<Option<AuditHead>>;
 
     /// The installation's identity, or `None` before [`KeyStore::init_instance`].
     async fn instance(&self) -> StoreResult<Option<InstanceRecord>>;

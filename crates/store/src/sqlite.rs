@@ -16,7 +16,8 @@
 //! restart), which is the whole nonce window only when one process serves the API. Deployments
 //! with several server nodes use a shared networked store.
 //!
-//! **Audit trail.** `audit_log` is append-only (triggers refuse UPDATE and DELETE); an append reads
+//! **Audit trail.** `audit_log` is append-only (triggers refuse UPDATE, and DELETE beyond the
+//! retention anchor in `audit_anchor`, which only `prune_audit` moves); an append reads
 //! the chain head and inserts in the same immediate transaction, so processes sharing the file
 //! extend one chain. [`AuditLogReader`] reads it from a read-only connection.
 //!
@@ -54,10 +55,10 @@ pub use self::error::SqliteStoreError;
 use self::nonces::NonceWindow;
 use self::pool::Pool;
 use crate::{
-    AccessKeyRecord, AliasRecord, AttachmentRecord, AuditHead, AuditRecord, ChainedRecord,
-    InstanceRecord, KeyFilter, KeyRecord, KeyStore, KeyTag, Page, Paged, PolicyRecord,
-    PolicyVersionRecord, StoreResult, TagCursor, TagQuery, TagRecord, UserRecord, VersionOptions,
-    VersionRecord,
+    AccessKeyRecord, AliasRecord, AttachmentRecord, AuditHead, AuditPruned, AuditRecord,
+    ChainedRecord, InstanceRecord, KeyFilter, KeyRecord, KeyStore, KeyTag, Page, Paged,
+    PolicyRecord, PolicyVersionRecord, StoreResult, TagCursor, TagQuery, TagRecord, UserRecord,
+    VersionOptions, VersionRecord,
 };
 
 /// The schema version this build creates (SQLite's `PRAGMA user_version` of a migrated file).
@@ -503,6 +504,16 @@ impl KeyStore for SqliteStore {
         self.pool
             .read(move |conn| audit::list(conn, since_ms, after_seq, limit))
             .await
+    }
+
+    async fn prune_audit(&self, before_ms: i64, now_ms: i64) -> StoreResult<Option<AuditPruned>> {
+        self.pool
+            .write(move |conn| audit::prune(conn, before_ms, now_ms))
+            .await
+    }
+
+    async fn audit_anchor(&self) -> StoreResult<Option<AuditHead>> {
+        self.pool.read(audit::anchor).await
     }
 
     async fn audit_head(&self) -> StoreResult<Option<AuditHead>> {

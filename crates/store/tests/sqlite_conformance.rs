@@ -258,9 +258,9 @@ async fn reopening_does_not_migrate_again() -> TestResult {
         |row| row.get(0),
     )?;
     assert_eq!(
-        tables, 11,
+        tables, 12,
         "keys, key_versions, aliases, key_tags, access_keys, ram_users, ram_policies, \
-         ram_policy_versions, ram_attachments, audit_log, instance"
+         ram_policy_versions, ram_attachments, audit_log, instance, audit_anchor"
     );
     Ok(())
 }
@@ -601,5 +601,31 @@ async fn unknown_access_key_status_is_a_backend_error() -> TestResult {
             other => panic!("{read}: an unknown status must be Backend, got {other:?}"),
         }
     }
+    Ok(())
+}
+
+/// The triggers behind retention: rows beyond the anchor cannot be deleted (by anyone using
+/// the file through SQL, not only through the store), and the anchor never moves back or goes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_pruning_removes_audit_rows() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let store = open_in(&dir).await?;
+    let records: Vec<_> = (0..6)
+        .map(|i| {
+            keywarden_store::conformance::sample_audit_record(&format!("t{i}"), 1000 * (i + 1))
+        })
+        .collect();
+    store.append_audit(&records).await?;
+    let conn = rusqlite::Connection::open(dir.path().join("keywarden.db"))?;
+    let refused = conn.execute("DELETE FROM audit_log WHERE seq = 1", []);
+    assert!(refused.is_err(), "no anchor yet: nothing may be deleted");
+    let pruned = store.prune_audit(3_500, 10_000).await?.expect("pruned");
+    assert_eq!((pruned.anchor.seq, pruned.removed), (3, 3));
+    let refused = conn.execute("DELETE FROM audit_log WHERE seq = 5", []);
+    assert!(refused.is_err(), "beyond the anchor: refused");
+    assert!(conn.execute("UPDATE audit_anchor SET seq = 1", []).is_err());
+    assert!(conn.execute("DELETE FROM audit_anchor", []).is_err());
+    let left: i64 = conn.query_row("SELECT COUNT(*) FROM audit_log", [], |r| r.get(0))?;
+    assert_eq!(left, 3);
     Ok(())
 }

@@ -123,3 +123,14 @@ pub fn field(v: &serde_json::Value, path: &str) -> String {
         .unwrap_or_else(|| panic!("no string at {path} in {v}"))
         .to_owned()
 }
+
+/// `keywarden audit --data-dir <data> <args>`.
+pub fn audit(data: &Path, args: &[&str]) -> Output {
+    Command::new(bin())
+        .arg("audit")
+        .arg("--data-dir")
+        .arg(data)
+        .args(args)
+        .output()
+        .expect("run keywarden audit")
+}

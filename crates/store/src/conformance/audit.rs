@@ -39,6 +39,7 @@ pub fn sample_audit_record(request_id: &str, time_ms: i64) -> AuditRecord {
         ])),
         outcome_code: "Success".into(),
         http_status: 200,
+        count: 1,
     }
 }
 
@@ -236,5 +237,69 @@ pub async fn concurrent_audit_appends_form_one_chain<S: KeyStore>(
         summary.head_seq,
         "the head is the last record"
     );
+    Ok(())
+}
+
+/// Retention: a prune removes the records before the first recent one (never the last), moves
+/// the anchor to the last removed record, and what is left verifies from that anchor and
+/// keeps growing one chain; a second prune with nothing old is a no-op; an aggregated
+/// record's count round-trips.
+pub async fn audit_prune_keeps_a_verifiable_rest<S: KeyStore + ?Sized>(
+    store: &S,
+) -> StoreResult<()> {
+    assert_eq!(store.audit_anchor().await?, None);
+    assert_eq!(store.prune_audit(10_000, 50_000).await?, None, "empty log");
+    let mut records: Vec<AuditRecord> = (0..10)
+        .map(|i| sample_audit_record(&format!("p{i}"), 1_000 * (i + 1)))
+        .collect();
+    records[3].count = 17;
+    store.append_audit(&records).await?;
+    let before = all_records(store, 100).await?;
+    assert_eq!(before[3].record.count, 17, "the count round-trips");
+
+    // Records at 1000..=5000 ms are older than 5500.
+    let pruned = store
+        .prune_audit(5_500, 50_000)
+        .await?
+        .ok_or_else(|| StoreError::Backend("nothing pruned".into()))?;
+    assert_eq!(pruned.removed, 5);
+    assert_eq!(pruned.anchor.seq, FIRST_SEQ + 4);
+    assert_eq!(pruned.anchor.hash, before[4].hash);
+    assert_eq!(store.audit_anchor().await?, Some(pruned.anchor));
+    let rest = all_records(store, 100).await?;
+    assert_eq!(rest.len(), 5);
+    assert_eq!(rest[0].record.seq, FIRST_SEQ + 5);
+    let start = ChainStart::After {
+        seq: pruned.anchor.seq,
+        hash: pruned.anchor.hash,
+    };
+    verify(start, rest.clone()).map_err(broken)?;
+    assert!(
+        verify(ChainStart::Genesis, rest).is_err(),
+        "from genesis the pruned head shows"
+    );
+    assert_eq!(store.prune_audit(5_500, 60_000).await?, None, "nothing new");
+
+    // Everything old: the last record stays (it is the head the next append links to).
+    let head = store.audit_head().await?;
+    let all = store
+        .prune_audit(i64::MAX, 70_000)
+        .await?
+        .ok_or_else(|| StoreError::Backend("nothing pruned".into()))?;
+    assert_eq!(all.removed, 4);
+    assert_eq!(store.audit_head().await?, head);
+    store
+        .append_audit(&[sample_audit_record("after", 99_000)])
+        .await?;
+    let rest = all_records(store, 100).await?;
+    assert_eq!(rest.len(), 2);
+    verify(
+        ChainStart::After {
+            seq: all.anchor.seq,
+            hash: all.anchor.hash,
+        },
+        rest,
+    )
+    .map_err(broken)?;
     Ok(())
 }

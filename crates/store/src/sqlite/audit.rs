@@ -21,15 +21,28 @@ use crate::{AuditHead, StoreResult};
 
 const COLUMNS: &str = "seq, time_ms, request_id, access_key_id, user_name, source_ip, action, \
                        key_id, key_version_id, encryption_context, outcome_code, http_status, \
-                       prev_hash, hash";
+                       prev_hash, hash, count";
 
 /// How many names [`COLUMNS`] lists.
-const COLUMN_COUNT: usize = 14;
+const COLUMN_COUNT: usize = 15;
 
 /// The last row's `seq` and `hash`.
 pub(super) fn head(conn: &Connection) -> StoreResult<Option<AuditHead>> {
+    seq_and_hash(
+        conn,
+        "SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1",
+        "hash",
+    )
+}
+
+/// The `(seq, hash)` row `sql` selects, if any (`column` names the hash in errors).
+fn seq_and_hash(
+    conn: &Connection,
+    sql: &str,
+    column: &'static str,
+) -> StoreResult<Option<AuditHead>> {
     let row = conn
-        .prepare_cached("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1")
+        .prepare_cached(sql)
         .db()?
         .query_row([], |row| {
             Ok((row.get::<_, i64>(0)?, row.get::<_, Vec<u8>>(1)?))
@@ -40,7 +53,7 @@ pub(super) fn head(conn: &Connection) -> StoreResult<Option<AuditHead>> {
         let seq = to_seq(seq)?;
         Ok(AuditHead {
             seq,
-            hash: to_hash(seq, "hash", &hash)?,
+            hash: to_hash(seq, column, &hash)?,
         })
     })
     .transpose()
@@ -75,9 +88,71 @@ pub(super) fn append(
     Ok(current)
 }
 
+/// The retention anchor: the last pruned record's `seq` and `hash` (`None` before any prune).
+pub(super) fn anchor(conn: &Connection) -> StoreResult<Option<AuditHead>> {
+    seq_and_hash(
+        conn,
+        "SELECT seq, hash FROM audit_anchor WHERE id = 1",
+        "anchor hash",
+    )
+}
+
+/// Removes the records before the first one at or after `before_ms` (call inside a write
+/// transaction), keeping at least the last record: moves the anchor to the last removed
+/// record, then deletes up to it. Returns the new anchor and how many records went.
+pub(super) fn prune(
+    conn: &Connection,
+    before_ms: i64,
+    now_ms: i64,
+) -> StoreResult<Option<crate::AuditPruned>> {
+    let Some(head) = head(conn)? else {
+        return Ok(None);
+    };
+    // The chain is cut at one point: everything before the first record that is recent
+    // enough (aggregated records may carry earlier times than their neighbours).
+    let first_kept: Option<i64> = conn
+        .prepare_cached("SELECT MIN(seq) FROM audit_log WHERE time_ms >= ?1")
+        .db()?
+        .query_row([before_ms], |row| row.get(0))
+        .db()?;
+    let head_seq = from_seq(head.seq)?;
+    let through = first_kept.unwrap_or(head_seq).min(head_seq) - 1;
+    let previous = anchor(conn)?.map_or(0, |a| from_seq(a.seq).unwrap_or(0));
+    if through <= previous {
+        return Ok(None);
+    }
+    let hash: Vec<u8> = conn
+        .prepare_cached("SELECT hash FROM audit_log WHERE seq = ?1")
+        .db()?
+        .query_row([through], |row| row.get(0))
+        .db()?;
+    conn.prepare_cached(
+        "INSERT INTO audit_anchor (id, seq, hash, pruned_ms) VALUES (1, ?1, ?2, ?3) \
+         ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash, \
+         pruned_ms = excluded.pruned_ms",
+    )
+    .db()?
+    .execute(params![through, hash, now_ms])
+    .db()?;
+    let removed = conn
+        .prepare_cached("DELETE FROM audit_log WHERE seq <= ?1")
+        .db()?
+        .execute([through])
+        .db()?;
+    let seq = to_seq(through)?;
+    Ok(Some(crate::AuditPruned {
+        anchor: AuditHead {
+            seq,
+            hash: to_hash(seq, "hash", &hash)?,
+        },
+        removed: removed as u64,
+    }))
+}
+
 /// A linked record with its column values as stored.
 struct NewRow {
     seq: i64,
+    count: i64,
     context: Option<String>,
     linked: ChainedRecord,
 }
@@ -93,6 +168,7 @@ impl NewRow {
             .map_err(|e| crate::StoreError::Backend(Box::new(e)))?;
         Ok(NewRow {
             seq: from_seq(linked.record.seq)?,
+            count: i64::try_from(linked.record.count).unwrap_or(i64::MAX),
             context,
             linked,
         })
@@ -116,6 +192,7 @@ impl NewRow {
             &r.http_status,
             &self.linked.prev_hash,
             &self.linked.hash,
+            &self.count,
         ]
     }
 }
@@ -191,6 +268,7 @@ struct RawRow {
     http_status: rusqlite::types::Value,
     prev_hash: rusqlite::types::Value,
     hash: rusqlite::types::Value,
+    count: rusqlite::types::Value,
 }
 
 fn raw_row(row: &Row<'_>) -> rusqlite::Result<RawRow> {
@@ -209,6 +287,7 @@ fn raw_row(row: &Row<'_>) -> rusqlite::Result<RawRow> {
         http_status: row.get(11)?,
         prev_hash: row.get(12)?,
         hash: row.get(13)?,
+        count: row.get(14)?,
     })
 }
 
@@ -257,6 +336,10 @@ impl RawRow {
             http_status: match self.http_status {
                 Value::Integer(s) => u16::try_from(s).map_err(|_| bad("http_status"))?,
                 _ => return Err(bad("http_status")),
+            },
+            count: match self.count {
+                Value::Integer(n) if n >= 1 => u64::try_from(n).map_err(|_| bad("count"))?,
+                _ => return Err(bad("count")),
             },
         };
         Ok(ChainedRecord {
@@ -329,6 +412,11 @@ impl AuditLogReader {
     /// The last record's `seq` and `hash`.
     pub fn head(&self) -> StoreResult<Option<AuditHead>> {
         head(&self.conn)
+    }
+
+    /// The retention anchor, as [`crate::KeyStore::audit_anchor`].
+    pub fn anchor(&self) -> StoreResult<Option<AuditHead>> {
+        anchor(&self.conn)
     }
 
     /// As [`crate::KeyStore::list_audit`].

@@ -14,7 +14,14 @@ use super::error::{SqlResultExt, SqliteStoreError};
 use crate::StoreResult;
 
 /// Migration steps; step `n` (0-based) takes the schema from version `n` to `n + 1`.
-const MIGRATIONS: &[&str] = &[V1_INITIAL, V2_LIFECYCLE, V3_IDENTITY, V4_AUDIT, V5_INSTANCE];
+const MIGRATIONS: &[&str] = &[
+    V1_INITIAL,
+    V2_LIFECYCLE,
+    V3_IDENTITY,
+    V4_AUDIT,
+    V5_INSTANCE,
+    V6_AUDIT_RETENTION,
+];
 
 /// Version 1: keys, versions, aliases, tags and access keys.
 const V1_INITIAL: &str = "
@@ -191,6 +198,30 @@ CREATE TABLE instance (
     root_key_check BLOB    NOT NULL,
     created_ms     INTEGER NOT NULL
 ) STRICT;
+";
+
+/// Version 6, the audit trail's life cycle: `count` (requests a record stands for, see
+/// `keywarden_core::audit::AuditRecord::count`), and retention. `audit_anchor` holds one row,
+/// the `seq` and `hash` of the last record pruned: verification of what is left starts after
+/// it. Rows may now be deleted, but only up to the anchor (which never moves back, and cannot be
+/// deleted), so a prune is an anchor update and a delete in one transaction.
+const V6_AUDIT_RETENTION: &str = "
+ALTER TABLE audit_log ADD COLUMN count INTEGER NOT NULL DEFAULT 1;
+CREATE TABLE audit_anchor (
+    id        INTEGER NOT NULL PRIMARY KEY CHECK (id = 1),
+    seq       INTEGER NOT NULL,
+    hash      BLOB    NOT NULL,
+    pruned_ms INTEGER NOT NULL
+) STRICT;
+DROP TRIGGER audit_log_no_delete;
+CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
+    WHEN OLD.seq > COALESCE((SELECT seq FROM audit_anchor WHERE id = 1), 0)
+    BEGIN SELECT RAISE(ABORT, 'audit_log is append-only: rows are removed only by pruning, up to the anchor'); END;
+CREATE TRIGGER audit_anchor_forward BEFORE UPDATE ON audit_anchor
+    WHEN NEW.seq < OLD.seq
+    BEGIN SELECT RAISE(ABORT, 'the audit anchor never moves back'); END;
+CREATE TRIGGER audit_anchor_no_delete BEFORE DELETE ON audit_anchor
+    BEGIN SELECT RAISE(ABORT, 'the audit anchor is never deleted'); END;
 ";
 
 /// The schema version this build creates and understands.
