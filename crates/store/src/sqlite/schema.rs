@@ -14,7 +14,14 @@ use super::error::{SqlResultExt, SqliteStoreError};
 use crate::StoreResult;
 
 /// Migration steps; step `n` (0-based) takes the schema from version `n` to `n + 1`.
-const MIGRATIONS: &[&str] = &[V1_INITIAL, V2_LIFECYCLE, V3_IDENTITY, V4_AUDIT, V5_INSTANCE];
+const MIGRATIONS: &[&str] = &[
+    V1_INITIAL,
+    V2_LIFECYCLE,
+    V3_IDENTITY,
+    V4_AUDIT,
+    V5_INSTANCE,
+    V6_KEY_POLICIES,
+];
 
 /// Version 1: keys, versions, aliases, tags and access keys.
 const V1_INITIAL: &str = "
@@ -190,6 +197,16 @@ CREATE TABLE instance (
     region_id      TEXT    NOT NULL,
     root_key_check BLOB    NOT NULL,
     created_ms     INTEGER NOT NULL
+) STRICT;
+";
+
+/// Version 6, key policies (module `key_policies`): one row per key that has a policy of its own
+/// (`CreateKey Policy`, `SetKeyPolicy`); a key without a row has the default key policy.
+const V6_KEY_POLICIES: &str = "
+CREATE TABLE key_policies (
+    key_id      TEXT    NOT NULL PRIMARY KEY REFERENCES keys (key_id) ON DELETE CASCADE,
+    document    TEXT    NOT NULL,
+    update_date INTEGER NOT NULL
 ) STRICT;
 ";
 
