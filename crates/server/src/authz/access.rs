@@ -65,12 +65,13 @@ impl Access {
         }
         for target in targets {
             let key_policies = key_policies_of(kms, &target.resources).await?;
-            let decision = self.decide(action, &target, &key_policies);
+            let ctx = self.context(action, target);
+            let decision = self.evaluate(&ctx, &key_policies);
             if !decision.is_allowed() {
                 tracing::info!(
                     user = self.user_name,
                     action,
-                    resources = ?target.resources,
+                    resources = ?ctx.resources,
                     decision = %decision,
                     "denied"
                 );
@@ -81,16 +82,25 @@ impl Access {
     }
 
     /// The decision on one target, given its key policies (pure).
-    pub fn decide(&self, action: &str, target: &Target, key_policies: &KeyPolicies) -> Decision {
-        let mut ctx = RequestContext::new(action, target.resources.clone())
+    pub fn decide(&self, action: &str, target: Target, key_policies: &KeyPolicies) -> Decision {
+        self.evaluate(&self.context(action, target), key_policies)
+    }
+
+    /// The request context of `target`, with this call's condition values.
+    fn context(&self, action: &str, target: Target) -> RequestContext {
+        let mut ctx = RequestContext::new(action, target.resources)
             .with_secure_transport(self.conditions.secure_transport)
             .with_current_time(self.conditions.now);
         if let Some(peer) = self.conditions.peer {
             ctx = ctx.with_source_ip(peer.ip());
         }
-        if let Some(context) = &target.context {
-            ctx = ctx.with_encryption_context(context.clone());
+        if let Some(context) = target.context {
+            ctx = ctx.with_encryption_context(context);
         }
+        ctx
+    }
+
+    fn evaluate(&self, ctx: &RequestContext, key_policies: &KeyPolicies) -> Decision {
         let refs: Vec<&Policy> = self.policies.iter().collect();
         let kps: Vec<KeyPolicyRef<'_>> = key_policies
             .iter()
@@ -99,7 +109,7 @@ impl Access {
                 policy,
             })
             .collect();
-        evaluate_with_key_policies(&refs, &kps, &self.principal, &ctx)
+        evaluate_with_key_policies(&refs, &kps, &self.principal, ctx)
     }
 
     /// Whether a list leaves out an item with these `resources`: `action` is explicitly
@@ -122,9 +132,8 @@ impl Access {
         resources: Vec<String>,
         key_policies: &KeyPolicies,
     ) -> bool {
-        let target = Target::of(resources);
         matches!(
-            self.decide(action, &target, key_policies),
+            self.decide(action, Target::of(resources), key_policies),
             Decision::ExplicitDeny { .. }
         )
     }
@@ -140,7 +149,7 @@ impl Access {
             conditions: self.conditions,
         };
         matches!(
-            own_only.decide(action, &target, &vec![(0, Arc::clone(policy))]),
+            own_only.decide(action, target, &vec![(0, Arc::clone(policy))]),
             Decision::ExplicitDeny { .. }
         )
     }
