@@ -32,7 +32,8 @@ impl KeyPolicies {
     /// An empty cache whose entries live `ttl`.
     pub fn new(ttl: Duration) -> Self {
         Self {
-            cache: TtlCache::new(ttl, 100_000),
+            // Parsed policies can be large (32 KiB documents): fewer entries than the key cache.
+            cache: TtlCache::new(ttl, 10_000),
         }
     }
 

@@ -82,18 +82,20 @@ fn a_deny_in_the_key_policy_wins_over_ram() {
     assert!(
         matches!(d, Decision::ExplicitDeny { statement, resource: 0 } if statement.policy == 1)
     );
-    // Only the key's own resource: a second key in the request is not denied by it.
-    let req = RequestContext::new("kms:Encrypt", vec![OTHER.into(), KEY.into()]);
+    // A key policy bears on its own key's resource only: attached to the second resource of
+    // the request, its Deny names that resource; a request without its key is not touched.
+    let req = RequestContext::new("kms:ReEncrypt", vec![OTHER.into(), KEY.into()]);
     let kps = [KeyPolicyRef {
-        resource: 0,
+        resource: 1,
         policy: &deny_all,
     }];
-    // The policy is attached to resource 0 (OTHER) here, so resource 1 is untouched by it...
     assert!(matches!(
         evaluate_with_key_policies(&[&all], &kps, &alice(), &req),
-        Decision::ExplicitDeny { resource: 0, .. }
+        Decision::ExplicitDeny { resource: 1, .. }
     ));
-    // ...and a deny for another user does not touch alice.
+    let other_only = RequestContext::new("kms:Encrypt", vec![OTHER.into()]);
+    assert!(evaluate_with_key_policies(&[&all], &[], &alice(), &other_only).is_allowed());
+    // A Deny for another user does not touch alice.
     let deny_bob = key(
         r#"{"Version":"1","Statement":[{"Effect":"Deny","Principal":{"RAM":"acs:ram::123:user/bob"},"Action":"kms:*","Resource":"*"}]}"#,
     );
