@@ -16,7 +16,7 @@
 //!    peer), `acs:SecureTransport` (whether the server serves TLS), `acs:CurrentTime`
 //!    (`Kms::now`) and the encryption context: explicit Deny wins, then every resource needs an
 //!    Allow, else the call is denied.
-//! 4. Key policies ([`access`]): the stored policy of each key a target names is evaluated with
+//! 4. Key policies ([`Access`]): the stored policy of each key a target names is evaluated with
 //!    the RAM policies (explicit Deny in either wins; an Allow comes from RAM or from the key
 //!    policy naming the caller), and lists leave out what the caller is explicitly denied.
 
