@@ -21,7 +21,7 @@ use std::pin::Pin;
 
 use serde_json::{Map, Value};
 
-use crate::authz::{self, Conditions, Target};
+use crate::authz::{Access, Conditions, Target};
 use crate::caller::Caller;
 use crate::error::ApiError;
 use crate::kms::Kms;
@@ -131,6 +131,8 @@ pub struct Call<'a> {
     /// `DryRun=true` was given to an action that supports it: check everything, change nothing,
     /// answer `DryRunOperationError`.
     pub dry_run: bool,
+    /// The caller's policies and condition values: lists leave out what they deny.
+    pub access: &'a Access,
 }
 
 /// The peer's address and transport, for policy conditions.
@@ -250,11 +252,13 @@ fn pipeline<'a, O: Operation>(
             secure_transport: kms.authz.secure_transport(),
             now: kms.now(),
         };
-        authz::authorize(&policies, caller, conditions, &permission, targets)?;
+        let access = Access::new(policies, caller, &kms.realm, conditions);
+        access.authorize(kms, &permission, targets).await?;
         let call = Call {
             kms,
             caller,
             dry_run,
+            access: &access,
         };
         let reply = O::run(resolved, &call).await?;
         if reply.key_id.is_some() {

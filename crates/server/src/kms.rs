@@ -109,6 +109,8 @@ pub struct Kms {
     pub clock: Arc<dyn Clock>,
     /// Callers' effective policies (authorization), cached per user.
     pub authz: crate::authz::Authz,
+    /// Keys' own policies, parsed and cached per key.
+    pub key_policies: crate::key_policy::KeyPolicies,
     root: RootKey,
     keys: TtlCache<String, KeyRecord>,
     aliases: TtlCache<String, String>,
@@ -132,6 +134,7 @@ impl Kms {
             realm,
             clock,
             authz: crate::authz::Authz::new(opts.cache_ttl),
+            key_policies: crate::key_policy::KeyPolicies::new(opts.cache_ttl),
             root,
             keys: TtlCache::new(opts.cache_ttl, 100_000),
             aliases: TtlCache::new(opts.cache_ttl, 100_000),
@@ -191,6 +194,24 @@ impl Kms {
         user_name: &str,
     ) -> Result<Arc<Vec<keywarden_core::policy::Policy>>, ApiError> {
         self.authz.policies_of(self.store.as_ref(), user_name).await
+    }
+
+    /// The policy of `key_id` (cached; `None`: the default policy).
+    pub async fn key_policy(&self, key_id: &str) -> Result<crate::key_policy::Effective, ApiError> {
+        self.key_policies.get(self.store.as_ref(), key_id).await
+    }
+
+    /// Stores a key's policy and forgets the cached one.
+    pub async fn set_key_policy(
+        &self,
+        policy: &keywarden_store::KeyPolicyRecord,
+    ) -> Result<(), ApiError> {
+        let result = self.store.set_key_policy(policy).await;
+        self.key_policies.invalidate(&policy.key_id);
+        result.map_err(|e| match e {
+            StoreError::NotFound => ApiError::KeyNotFound,
+            other => other.into(),
+        })
     }
 
     /// The key id alias `name` names now, if the alias exists.
@@ -391,6 +412,7 @@ impl Kms {
         self.invalidate_key(key_id);
         self.invalidate_versions_of(key_id);
         self.invalidate_aliases_of(key_id);
+        self.key_policies.invalidate(key_id);
     }
 }
 

@@ -26,6 +26,7 @@ pub mod files;
 pub mod guards;
 pub mod hello;
 pub mod http;
+pub mod key_policy;
 pub mod kms;
 mod kms_identity;
 pub mod lifecycle;

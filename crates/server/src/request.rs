@@ -304,6 +304,41 @@ fn list_index(name: &'static str, text: &str) -> Result<u32, ApiError> {
         })
 }
 
+/// Whether `c` may not appear in a stored free-text value (descriptions, tag keys and values,
+/// RAM display names and comments): a C0 or C1 control character (`char::is_control`:
+/// U+0000–U+001F, U+007F–U+009F, so NUL, TAB, CR and LF too) or a Unicode bidirectional
+/// control (U+061C, U+200E, U+200F, U+202A–U+202E, U+2066–U+2069), which makes text display
+/// as something other than what it is, and breaks logs and terminals that show it.
+pub fn is_forbidden_in_text(c: char) -> bool {
+    c.is_control()
+        || matches!(
+            c,
+            '\u{061C}' | '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}'
+        )
+}
+
+/// Why `value` is not plain text: its first forbidden character and where (`None` when it is
+/// plain). The one check behind [`plain_text`] and the RAM parameters.
+pub fn text_problem(value: &str) -> Option<String> {
+    let (at, c) = value
+        .chars()
+        .enumerate()
+        .find(|(_, c)| is_forbidden_in_text(*c))?;
+    Some(format!(
+        "contains the control character U+{:04X} at character {at}; control and bidirectional formatting characters are not allowed",
+        u32::from(c)
+    ))
+}
+
+/// Refuses a free-text value holding a control or bidirectional formatting character:
+/// `InvalidParameter` naming `name`.
+pub fn plain_text(name: &'static str, value: &str) -> Result<(), ApiError> {
+    match text_problem(value) {
+        Some(reason) => Err(ApiError::invalid(name, reason)),
+        None => Ok(()),
+    }
+}
+
 /// Page parameters shared by the List* actions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PageParams {
@@ -378,6 +413,45 @@ mod tests {
             req("ResourceId.%2B1=a")
                 .indexed_values("ResourceId")
                 .is_err()
+        );
+    }
+
+    #[test]
+    fn control_characters_are_not_plain_text() {
+        for ok in [
+            "",
+            "plain text",
+            "ünïcode ✓ 中文",
+            "a/b\\c_d-e.f+g=h:i@j",
+            "\u{200D}",
+        ] {
+            assert!(plain_text("Description", ok).is_ok(), "{ok:?}");
+        }
+        for bad in [
+            "nul\0",
+            "cr\r",
+            "lf\n",
+            "tab\t",
+            "esc\u{1b}[31m",
+            "del\u{7f}",
+            "c1\u{85}",
+            "\u{9b}",
+            "rlo\u{202E}",
+            "\u{202A}",
+            "\u{2066}",
+            "\u{2069}",
+            "\u{200E}",
+            "\u{200F}",
+            "\u{061C}",
+        ] {
+            let e = plain_text("Description", bad).unwrap_err();
+            assert_eq!(e.code(), "InvalidParameter", "{bad:?}");
+            assert!(e.to_string().contains("\"Description\""), "{e}");
+        }
+        assert!(
+            text_problem("ab\u{202E}")
+                .unwrap()
+                .contains("U+202E at character 2")
         );
     }
 

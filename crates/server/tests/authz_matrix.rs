@@ -52,6 +52,7 @@ async fn kms_fixture(w: &World, action: &str, n: usize) -> Vec<(String, String)>
         | "CreateKeyVersion"
         | "ListKeyVersions"
         | "ListResourceTags"
+        | "GetKeyPolicy"
         | "GenerateDataKey"
         | "GenerateDataKeyWithoutPlaintext" => p(&[("KeyId", &w.key().await)]),
         "EnableKey" => {
@@ -158,6 +159,13 @@ async fn kms_fixture(w: &World, action: &str, n: usize) -> Vec<(String, String)>
             ])
         }
         "ListTagResources" => p(&[("ResourceType", "key"), ("ResourceId.1", &w.key().await)]),
+        "SetKeyPolicy" => p(&[
+            ("KeyId", &w.key().await),
+            (
+                "Policy",
+                r#"{"Version":"1","Statement":[{"Sid":"matrix","Effect":"Allow","Principal":{"RAM":["acs:ram::1234567890:*"]},"Action":["kms:*"],"Resource":["*"]}]}"#,
+            ),
+        ]),
         other => panic!("no matrix fixture for KMS action {other}: add one"),
     }
 }

@@ -251,6 +251,20 @@ fn matrix() -> Vec<Row> {
             mutable,
         ),
         row("ListResourceTags", key, any),
+        row("GetKeyPolicy", key, any),
+        row(
+            "SetKeyPolicy",
+            |f| {
+                vec![
+                    ("KeyId", f.key.clone()),
+                    (
+                        "Policy",
+                        r#"{"Version":"1","Statement":[{"Effect":"Allow","Principal":{"RAM":"*"},"Action":"kms:*","Resource":"*"}]}"#.into(),
+                    ),
+                ]
+            },
+            any,
+        ),
         row(
             "TagResources",
             |f| {

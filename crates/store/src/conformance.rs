@@ -20,6 +20,7 @@ use tokio::task::JoinSet;
 
 mod audit;
 mod identity;
+mod key_policies;
 mod lifecycle;
 mod versions_aliases;
 mod wire_values;
@@ -32,6 +33,7 @@ pub use self::identity::{
     access_keys_by_user, attachments_lifecycle, instance_is_recorded_once, policies_and_versions,
     sample_user, users_lifecycle,
 };
+pub use self::key_policies::key_policies_lifecycle;
 pub use self::lifecycle::{
     concurrent_destroys_have_one_winner, concurrent_rotations_have_one_winner,
     destroy_key_shreds_everything, due_work_is_found, list_keys_filters,
@@ -106,6 +108,7 @@ where
     check!(policies_and_versions(s => &*s));
     check!(attachments_lifecycle(s => &*s));
     check!(instance_is_recorded_once(s => &*s));
+    check!(key_policies_lifecycle(s => &*s));
     check!(audit_append_list_and_head(s => &*s));
     check!(large_audit_batches_round_trip(s => &*s));
     check!(audit_prune_keeps_a_verifiable_rest(s => &*s));

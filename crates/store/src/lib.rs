@@ -228,6 +228,18 @@ pub struct TagCursor {
     pub tag_key: String,
 }
 
+/// A key's own policy (`CreateKey Policy`, `SetKeyPolicy`), stored as given. A key without one
+/// has the default key policy, which the server derives from the account.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyPolicyRecord {
+    /// The key.
+    pub key_id: String,
+    /// The document, as the caller sent it (JSON, at most 32,768 bytes, checked by the server).
+    pub document: String,
+    /// Unix seconds of the last change.
+    pub update_date: i64,
+}
+
 /// An access key (the credential that signs requests).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AccessKeyRecord {
@@ -250,6 +262,26 @@ pub trait KeyStore: Send + Sync + 'static {
     /// Inserts a key and its first version atomically. `AlreadyExists` if the key id is taken.
     async fn create_key(&self, key: &KeyRecord, first_version: &VersionRecord) -> StoreResult<()>;
 
+    /// [`KeyStore::create_key`] with the key's own policy `document` (dated at the key's
+    /// creation), in the same transaction: a key never exists without the policy it was
+    /// created with.
+    async fn create_key_with_policy(
+        &self,
+        key: &KeyRecord,
+        first_version: &VersionRecord,
+        document: &str,
+    ) -> StoreResult<()>;
+
+    /// Sets (inserts or replaces) a key's policy. `NotFound` if the key is absent.
+    async fn set_key_policy(&self, policy: &KeyPolicyRecord) -> StoreResult<()>;
+
+    /// A key's own policy; `None` when it has none (the default applies) or the key is absent.
+    async fn get_key_policy(&self, key_id: &str) -> StoreResult<Option<KeyPolicyRecord>>;
+
+    /// The policies of those of `key_ids` that have one, in any order (for list filtering:
+    /// one read for a page of keys).
+    async fn get_key_policies(&self, key_ids: &[String]) -> StoreResult<Vec<KeyPolicyRecord>>;
+
     /// The key with this id.
     async fn get_key(&self, key_id: &str) -> StoreResult<Option<KeyRecord>>;
 
@@ -266,8 +298,8 @@ pub trait KeyStore: Send + Sync + 'static {
     /// if its revision moved on, `AlreadyExists` if the version id is taken; then nothing changed.
     async fn rotate_key(&self, key: &KeyRecord, new_version: &VersionRecord) -> StoreResult<()>;
 
-    /// Crypto-shredding: deletes the key row, every version (its sealed material), its aliases
-    /// and its tags in one transaction, if the key's revision is still `expected_revision`.
+    /// Crypto-shredding: deletes the key row, every version (its sealed material), its aliases,
+    /// its tags and its policy in one transaction, if the key's revision is still `expected_revision`.
     /// `NotFound` if the key is absent (already destroyed), `Conflict` if the revision moved on;
     /// then nothing changed. Backends should not leave the deleted material readable in free
     /// space they control.

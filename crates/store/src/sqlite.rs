@@ -30,6 +30,7 @@ mod aliases;
 mod audit;
 mod error;
 mod instance;
+mod key_policies;
 mod keys;
 mod lifecycle;
 mod nonces;
@@ -56,7 +57,8 @@ use self::nonces::NonceWindow;
 use self::pool::Pool;
 use crate::{
     AccessKeyRecord, AliasRecord, AttachmentRecord, AuditHead, AuditPruned, AuditRecord,
-    ChainedRecord, InstanceRecord, KeyFilter, KeyRecord, KeyStore, KeyTag, Page, Paged,
+    ChainedRecord, InstanceRecord, KeyFilter, KeyPolicyRecord, KeyRecord, KeyStore, KeyTag, Page,
+    Paged,
     PolicyRecord, PolicyVersionRecord, StoreResult, TagCursor, TagQuery, TagRecord, UserRecord,
     VersionOptions, VersionRecord,
 };
@@ -115,6 +117,47 @@ impl KeyStore for SqliteStore {
         let (key, first) = (key.clone(), first_version.clone());
         self.pool
             .write(move |conn| keys::create(conn, &key, &first))
+            .await
+    }
+
+    async fn create_key_with_policy(
+        &self,
+        key: &KeyRecord,
+        first_version: &VersionRecord,
+        document: &str,
+    ) -> StoreResult<()> {
+        let policy = KeyPolicyRecord {
+            key_id: key.key_id.clone(),
+            document: document.to_owned(),
+            update_date: key.creation_date,
+        };
+        let (key, first) = (key.clone(), first_version.clone());
+        self.pool
+            .write(move |conn| {
+                keys::create(conn, &key, &first)?;
+                key_policies::put(conn, &policy)
+            })
+            .await
+    }
+
+    async fn set_key_policy(&self, policy: &KeyPolicyRecord) -> StoreResult<()> {
+        let policy = policy.clone();
+        self.pool
+            .write(move |conn| key_policies::put(conn, &policy))
+            .await
+    }
+
+    async fn get_key_policy(&self, key_id: &str) -> StoreResult<Option<KeyPolicyRecord>> {
+        let key_id = key_id.to_owned();
+        self.pool
+            .read(move |conn| key_policies::get(conn, &key_id))
+            .await
+    }
+
+    async fn get_key_policies(&self, key_ids: &[String]) -> StoreResult<Vec<KeyPolicyRecord>> {
+        let key_ids = key_ids.to_vec();
+        self.pool
+            .read(move |conn| key_policies::get_many(conn, &key_ids))
             .await
     }
 

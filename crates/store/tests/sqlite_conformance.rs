@@ -76,6 +76,7 @@ each_check!(
     attachments_lifecycle,
     audit_append_list_and_head,
     large_audit_batches_round_trip,
+    key_policies_lifecycle,
 );
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -258,9 +259,9 @@ async fn reopening_does_not_migrate_again() -> TestResult {
         |row| row.get(0),
     )?;
     assert_eq!(
-        tables, 12,
+        tables, 13,
         "keys, key_versions, aliases, key_tags, access_keys, ram_users, ram_policies, \
-         ram_policy_versions, ram_attachments, audit_log, instance, audit_anchor"
+         ram_policy_versions, ram_attachments, audit_log, instance, audit_anchor, key_policies"
     );
     Ok(())
 }

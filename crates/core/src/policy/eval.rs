@@ -8,7 +8,8 @@ use std::fmt;
 use std::net::IpAddr;
 
 use super::condition::{Facts, Outcome, evaluate_all};
-use super::{Effect, Policy, Statement};
+use super::principal::PrincipalMatch;
+use super::{Effect, KeyPolicy, Policy, Statement};
 
 /// What a request asks to do, as the authorizer sees it.
 ///
@@ -186,53 +187,81 @@ impl Statement {
 ///    whose conditions all hold; an unsupported condition key makes an `Allow` not apply.
 /// 3. Otherwise the request is denied.
 pub fn evaluate(policies: &[&Policy], request: &RequestContext) -> Decision {
+    evaluate_with_key_policies(policies, &[], "", request)
+}
+
+/// The key policy of one resource of a request: `resource` indexes
+/// [`RequestContext::resources`] (the key's ARN).
+#[derive(Debug, Clone, Copy)]
+pub struct KeyPolicyRef<'a> {
+    /// Index of the key's ARN in the request's resources.
+    pub resource: usize,
+    /// The key's policy.
+    pub policy: &'a KeyPolicy,
+}
+
+/// [`evaluate`] with the key policies of the request's keys, for the caller whose principal
+/// ARN is `caller` (`acs:ram::<account>:user/<name>`, see [`super::user_principal`]).
+///
+/// A key-policy statement applies only to its own key's resource and only when its
+/// `Principal` matches the caller. Its `Deny` denies like a RAM policy's (explicit Deny in
+/// either wins); its `Allow` allows the resource only when the principal *names* the caller
+/// (not through an account-wide principal, which leaves the decision to the RAM policies).
+/// In a [`Decision`], policy indexes past `policies.len()` are the key policies, in order.
+pub fn evaluate_with_key_policies(
+    policies: &[&Policy],
+    key_policies: &[KeyPolicyRef<'_>],
+    caller: &str,
+    request: &RequestContext,
+) -> Decision {
     if request.resources.is_empty() {
         return Decision::ImplicitDeny { resource: None };
     }
-    let action: Vec<char> = request.action.to_lowercase().chars().collect();
-    let resources: Vec<Vec<char>> = request
-        .resources
-        .iter()
-        .map(|r| r.chars().collect())
-        .collect();
-    let facts = request.facts();
-    let mut allowed: Vec<Option<StatementRef>> = vec![None; resources.len()];
+    let scan = Scan {
+        action: request.action.to_lowercase().chars().collect(),
+        resources: request
+            .resources
+            .iter()
+            .map(|r| r.chars().collect())
+            .collect(),
+        facts: request.facts(),
+    };
+    let mut allowed: Vec<Option<StatementRef>> = vec![None; scan.resources.len()];
 
     for (pi, policy) in policies.iter().enumerate() {
         for (si, st) in policy.statements.iter().enumerate() {
-            if !st.applies_to_action(&action) {
-                continue;
+            if st.principals.is_some() {
+                continue; // a key policy given as a RAM policy: never applies
             }
-            let reference = || StatementRef {
-                policy: pi,
-                statement: si,
-                sid: st.sid.clone(),
+            let all = 0..scan.resources.len();
+            if let Some(deny) = scan.statement(st, (pi, si), all, &mut allowed) {
+                return deny;
+            }
+        }
+    }
+    let caller: Vec<char> = caller.chars().collect();
+    for (ki, kp) in key_policies.iter().enumerate() {
+        if kp.resource >= scan.resources.len() {
+            continue;
+        }
+        for (si, st) in kp.policy.policy().statements.iter().enumerate() {
+            let Some(principals) = &st.principals else {
+                continue;
             };
-            match st.effect {
-                Effect::Deny => {
-                    let Some(hit) = resources.iter().position(|r| st.applies_to_resource(r)) else {
-                        continue;
-                    };
-                    if evaluate_all(&st.conditions, &facts) != Outcome::NoMatch {
-                        return Decision::ExplicitDeny {
-                            statement: reference(),
-                            resource: hit,
-                        };
+            let reference = (policies.len() + ki, si);
+            let only = kp.resource..kp.resource + 1;
+            match principals.matches(&caller) {
+                PrincipalMatch::None => {}
+                PrincipalMatch::Named => {
+                    if let Some(deny) = scan.statement(st, reference, only, &mut allowed) {
+                        return deny;
                     }
                 }
-                Effect::Allow => {
-                    // Evaluate conditions at most once, and only if a resource still needs it.
-                    let mut holds = None;
-                    for (slot, r) in allowed.iter_mut().zip(&resources) {
-                        if slot.is_some() || !st.applies_to_resource(r) {
-                            continue;
-                        }
-                        let ok = *holds.get_or_insert_with(|| {
-                            evaluate_all(&st.conditions, &facts) == Outcome::Match
-                        });
-                        if ok {
-                            *slot = Some(reference());
-                        }
+                PrincipalMatch::Account => {
+                    // Only its Deny counts: an account-wide Allow defers to the RAM policies.
+                    let mut ignored = vec![None; scan.resources.len()];
+                    if let Some(deny) = scan.statement(st, reference, only, &mut ignored) {
+                        return deny;
                     }
                 }
             }
@@ -244,5 +273,62 @@ pub fn evaluate(policies: &[&Policy], request: &RequestContext) -> Decision {
         None => Decision::Allow {
             statements: allowed.into_iter().flatten().collect(),
         },
+    }
+}
+
+/// A request prepared for matching.
+struct Scan<'a> {
+    action: Vec<char>,
+    resources: Vec<Vec<char>>,
+    facts: Facts<'a>,
+}
+
+impl Scan<'_> {
+    /// Applies one statement to the resources in `range`: a matching `Deny` is returned, a
+    /// matching `Allow` fills the empty slots of `allowed`.
+    fn statement(
+        &self,
+        st: &Statement,
+        (pi, si): (usize, usize),
+        range: std::ops::Range<usize>,
+        allowed: &mut [Option<StatementRef>],
+    ) -> Option<Decision> {
+        if !st.applies_to_action(&self.action) {
+            return None;
+        }
+        let reference = || StatementRef {
+            policy: pi,
+            statement: si,
+            sid: st.sid.clone(),
+        };
+        let resources = self.resources.get(range.clone())?;
+        match st.effect {
+            Effect::Deny => {
+                let hit = resources.iter().position(|r| st.applies_to_resource(r))?;
+                (evaluate_all(&st.conditions, &self.facts) != Outcome::NoMatch).then(|| {
+                    Decision::ExplicitDeny {
+                        statement: reference(),
+                        resource: range.start + hit,
+                    }
+                })
+            }
+            Effect::Allow => {
+                // Evaluate conditions at most once, and only if a resource still needs it.
+                let mut holds = None;
+                let slots = allowed.get_mut(range)?;
+                for (slot, r) in slots.iter_mut().zip(resources) {
+                    if slot.is_some() || !st.applies_to_resource(r) {
+                        continue;
+                    }
+                    let ok = *holds.get_or_insert_with(|| {
+                        evaluate_all(&st.conditions, &self.facts) == Outcome::Match
+                    });
+                    if ok {
+                        *slot = Some(reference());
+                    }
+                }
+                None
+            }
+        }
     }
 }

@@ -80,6 +80,24 @@
 //! without the policy text. See [`RequestContext`] for which ARNs the server passes (a call naming
 //! a key by alias is authorized against the key it resolves to).
 //!
+//! # Key policies ([`KeyPolicy`])
+//!
+//! A key policy is the same language attached to one key (`CreateKey Policy`, `SetKeyPolicy`):
+//! at most [`MAX_KEY_POLICY_BYTES`] (32,768) bytes, and every statement has a `Principal`,
+//! `{"RAM": ["acs:ram::<account>:*", "acs:ram::<account>:user/<name>", ...]}` (`*` and the
+//! wildcards of `Resource` allowed), matched against the caller's ARN
+//! ([`user_principal`]). `Resource` is matched against the key's ARN (`*` is the key).
+//! [`evaluate_with_key_policies`] combines it with the caller's RAM policies:
+//!
+//! 1. an explicit `Deny` in a RAM policy, or in the key policy through a principal matching the
+//!    caller (account-wide ones included), denies;
+//! 2. otherwise each resource needs an `Allow`: from a RAM policy, or from a key-policy
+//!    statement whose principal **names** the caller (`...:user/alice`, `...:user/*`). An
+//!    `Allow` through an account-wide principal (`acs:ram::<account>:*`, `*`) grants nothing
+//!    by itself: it leaves the decision to the RAM policies. That is the default key policy
+//!    ([`KeyPolicy::default_document`]), so a key without a policy of its own behaves as before;
+//! 3. otherwise the request is denied.
+//!
 //! # System policies
 //!
 //! [`SYSTEM_POLICIES`]: `AdministratorAccess`, `AliyunKMSFullAccess`, `AliyunKMSReadOnlyAccess`,
@@ -88,7 +106,10 @@
 mod condition;
 mod eval;
 mod glob;
+#[cfg(test)]
+mod key_tests;
 mod parse;
+mod principal;
 mod system;
 #[cfg(test)]
 mod tests;
@@ -96,8 +117,11 @@ mod tests;
 use std::str::FromStr;
 
 pub use condition::{SUPPORTED_CONDITION_KEYS, SUPPORTED_OPERATORS};
-pub use eval::{Decision, RequestContext, StatementRef, evaluate};
+pub use eval::{
+    Decision, KeyPolicyRef, RequestContext, StatementRef, evaluate, evaluate_with_key_policies,
+};
 pub use parse::PolicyError;
+pub use principal::user_principal;
 pub use system::{
     ADMINISTRATOR_ACCESS, ALIYUN_KMS_CRYPTO_USER_ACCESS, ALIYUN_KMS_FULL_ACCESS,
     ALIYUN_KMS_READ_ONLY_ACCESS, ALIYUN_RAM_FULL_ACCESS, ALIYUN_RAM_READ_ONLY_ACCESS,
@@ -106,9 +130,14 @@ pub use system::{
 
 use condition::Condition;
 use glob::Glob;
+use parse::Kind;
+use principal::Principals;
 
 /// Most characters a policy document may have (RAM's limit for `PolicyDocument`).
 pub const MAX_POLICY_CHARS: usize = 6144;
+
+/// Most bytes a key policy may have (the KMS limit for `Policy`).
+pub const MAX_KEY_POLICY_BYTES: usize = 32_768;
 
 /// Whether a statement grants or refuses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -130,6 +159,8 @@ pub struct Policy {
 pub struct Statement {
     sid: Option<String>,
     effect: Effect,
+    /// `Some` exactly in key policies.
+    principals: Option<Principals>,
     actions: Targets,
     resources: Targets,
     conditions: Vec<Condition>,
@@ -154,7 +185,7 @@ impl Targets {
 impl Policy {
     /// Parses and validates a policy document (see the module docs for the rules).
     pub fn parse(document: &str) -> Result<Policy, PolicyError> {
-        parse::parse_policy(document)
+        parse::parse_policy(document, Kind::Identity)
     }
 
     /// A policy with no statements: it allows nothing and denies nothing.
@@ -181,6 +212,36 @@ impl Policy {
             }
         }
         keys
+    }
+}
+
+/// A parsed, validated key policy: a [`Policy`] whose statements each name a `Principal`.
+#[derive(Debug, Clone)]
+pub struct KeyPolicy {
+    policy: Policy,
+}
+
+impl KeyPolicy {
+    /// Parses and validates a key policy (see the module docs).
+    pub fn parse(document: &str) -> Result<KeyPolicy, PolicyError> {
+        parse::parse_policy(document, Kind::Key).map(|policy| KeyPolicy { policy })
+    }
+
+    /// The key policy of a key created without one: the account's RAM identities may do
+    /// `kms:*` on the key, which grants nothing by itself, so their RAM policies decide.
+    pub fn default_document(account: &str) -> String {
+        format!(
+            r#"{{"Version":"1","Statement":[{{"Sid":"Enable RAM User Permissions","Effect":"Allow","Principal":{{"RAM":["acs:ram::{account}:*"]}},"Action":["kms:*"],"Resource":["*"]}}]}}"#
+        )
+    }
+
+    /// The statements, in document order.
+    pub fn statements(&self) -> &[Statement] {
+        self.policy.statements()
+    }
+
+    pub(crate) fn policy(&self) -> &Policy {
+        &self.policy
     }
 }
 

@@ -10,7 +10,19 @@ use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 
 use super::condition::{self, SUPPORTED_OPERATORS};
 use super::glob::Glob;
+use super::principal::Principals;
 use super::{Effect, MAX_POLICY_CHARS, Policy, Statement, Targets};
+
+/// Which kind of document is parsed: a RAM (identity) policy, or a key policy whose statements
+/// name their `Principal`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Kind {
+    /// Attached to a user: `Principal` is refused; at most [`MAX_POLICY_CHARS`] characters.
+    Identity,
+    /// Attached to a key: every statement has a `Principal`; at most
+    /// [`super::MAX_KEY_POLICY_BYTES`] bytes.
+    Key,
+}
 
 /// Why a policy document was refused. The `Display` text names the offending element
 /// (`Statement[1].Effect`; statements are numbered from 0) and says what is expected, so it can be
@@ -23,6 +35,26 @@ pub enum PolicyError {
     TooLong {
         /// Characters in the document.
         chars: usize,
+    },
+    /// A key policy longer than [`super::MAX_KEY_POLICY_BYTES`] bytes.
+    #[error(
+        "the key policy has {bytes} bytes; at most {} are allowed",
+        super::MAX_KEY_POLICY_BYTES
+    )]
+    KeyPolicyTooLong {
+        /// Bytes in the document.
+        bytes: usize,
+    },
+    /// A `Principal` that is not `{"RAM": <ARN or list of ARNs>}`, or an ARN that is not `*`
+    /// or `acs:ram:...`.
+    #[error(
+        "{path} is {found:?}; a principal must be \"*\" or a RAM ARN such as \"acs:ram::<account>:*\" or \"acs:ram::<account>:user/<name>\""
+    )]
+    BadPrincipal {
+        /// Where.
+        path: String,
+        /// The value found.
+        found: String,
     },
     /// Not JSON, or an object has the same key twice.
     #[error("the policy document is not valid JSON: {0}")]
@@ -243,11 +275,19 @@ impl<'de> Visitor<'de> for NodeVisitor {
     }
 }
 
-/// Parses and validates a policy document.
-pub(crate) fn parse_policy(text: &str) -> Result<Policy, PolicyError> {
-    let chars = text.chars().count();
-    if chars > MAX_POLICY_CHARS {
-        return Err(PolicyError::TooLong { chars });
+/// Parses and validates a policy document of `kind`.
+pub(crate) fn parse_policy(text: &str, kind: Kind) -> Result<Policy, PolicyError> {
+    match kind {
+        Kind::Identity => {
+            let chars = text.chars().count();
+            if chars > MAX_POLICY_CHARS {
+                return Err(PolicyError::TooLong { chars });
+            }
+        }
+        Kind::Key if text.len() > super::MAX_KEY_POLICY_BYTES => {
+            return Err(PolicyError::KeyPolicyTooLong { bytes: text.len() });
+        }
+        Kind::Key => {}
     }
     let root: Node = serde_json::from_str(text).map_err(|e| PolicyError::Syntax(e.to_string()))?;
     let members = match &root {
@@ -311,7 +351,7 @@ pub(crate) fn parse_policy(text: &str) -> Result<Policy, PolicyError> {
     let statements = statements
         .into_iter()
         .enumerate()
-        .map(|(i, node)| parse_statement(node, &format!("Statement[{i}]")))
+        .map(|(i, node)| parse_statement(node, &format!("Statement[{i}]"), kind))
         .collect::<Result<Vec<_>, _>>()?;
     Ok(Policy { statements })
 }
@@ -334,9 +374,10 @@ struct Raw<'a> {
     resource: Option<&'a Node>,
     not_resource: Option<&'a Node>,
     condition: Option<&'a Node>,
+    principal: Option<&'a Node>,
 }
 
-fn parse_statement(node: &Node, path: &str) -> Result<Statement, PolicyError> {
+fn parse_statement(node: &Node, path: &str, kind: Kind) -> Result<Statement, PolicyError> {
     let mut raw = Raw::default();
     for (name, value) in node.as_object(path)? {
         let slot = match name.as_str() {
@@ -347,7 +388,8 @@ fn parse_statement(node: &Node, path: &str) -> Result<Statement, PolicyError> {
             "Resource" => &mut raw.resource,
             "NotResource" => &mut raw.not_resource,
             "Condition" => &mut raw.condition,
-            "Principal" | "NotPrincipal" => {
+            "Principal" if kind == Kind::Key => &mut raw.principal,
+            "Principal" | "NotPrincipal" if kind == Kind::Identity => {
                 return Err(PolicyError::UnknownElement {
                     path: format!("{path}.{name}"),
                     hint: "; a policy attached to a user applies to that user and cannot name a Principal",
@@ -356,12 +398,28 @@ fn parse_statement(node: &Node, path: &str) -> Result<Statement, PolicyError> {
             _ => {
                 return Err(PolicyError::UnknownElement {
                     path: format!("{path}.{name}"),
-                    hint: "; a statement may have Sid, Effect, Action or NotAction, Resource or NotResource, and Condition",
+                    hint: match kind {
+                        Kind::Identity => {
+                            "; a statement may have Sid, Effect, Action or NotAction, Resource or NotResource, and Condition"
+                        }
+                        Kind::Key => {
+                            "; a key policy statement may have Sid, Effect, Principal, Action or NotAction, Resource or NotResource, and Condition"
+                        }
+                    },
                 });
             }
         };
         *slot = Some(value);
     }
+    let principals = match (kind, raw.principal) {
+        (Kind::Identity, _) => None,
+        (Kind::Key, None) => {
+            return Err(PolicyError::Missing {
+                path: format!("{path}.Principal"),
+            });
+        }
+        (Kind::Key, Some(n)) => Some(parse_principal(n, &format!("{path}.Principal"))?),
+    };
     let sid = raw
         .sid
         .map(|n| n.as_str(&format!("{path}.Sid"), "a string"))
@@ -403,10 +461,42 @@ fn parse_statement(node: &Node, path: &str) -> Result<Statement, PolicyError> {
     Ok(Statement {
         sid,
         effect,
+        principals,
         actions,
         resources,
         conditions,
     })
+}
+
+/// `{"RAM": "<arn>"}` or `{"RAM": ["<arn>", ...]}`, each `*` or `acs:ram:...`.
+fn parse_principal(node: &Node, path: &str) -> Result<Principals, PolicyError> {
+    let members = node.as_object(path)?;
+    if members.is_empty() {
+        return Err(PolicyError::Empty {
+            path: path.to_owned(),
+        });
+    }
+    let mut patterns = Vec::new();
+    for (name, value) in members {
+        if name != "RAM" {
+            return Err(PolicyError::UnknownElement {
+                path: format!("{path}.{name}"),
+                hint: "; a key policy names its principals under RAM",
+            });
+        }
+        for (p, arn) in string_list(value, &format!("{path}.RAM"))? {
+            let ok = arn == "*"
+                || (arn.starts_with("acs:ram:") && !arn.chars().any(char::is_whitespace));
+            if !ok {
+                return Err(PolicyError::BadPrincipal {
+                    path: p,
+                    found: arn.to_owned(),
+                });
+            }
+            patterns.push(arn);
+        }
+    }
+    Ok(Principals::new(&patterns))
 }
 
 /// Reads `Action`/`NotAction` (or `Resource`/`NotResource`): exactly one must be present.

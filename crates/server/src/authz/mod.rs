@@ -16,17 +16,23 @@
 //!    peer), `acs:SecureTransport` (whether the server serves TLS), `acs:CurrentTime`
 //!    (`Kms::now`) and the encryption context: explicit Deny wins, then every resource needs an
 //!    Allow, else the call is denied.
+//! 4. Key policies ([`Access`]): the stored policy of each key a target names is evaluated with
+//!    the RAM policies (explicit Deny in either wins; an Allow comes from RAM or from the key
+//!    policy naming the caller), and lists leave out what the caller is explicitly denied.
+
+mod access;
+
+pub use access::{Access, KeyPolicies, key_id_of, key_policies_of};
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use keywarden_core::policy::{Policy, RequestContext, evaluate, system_policy};
+use keywarden_core::policy::{Policy, system_policy};
 use keywarden_store::{KeyStore, POLICY_CUSTOM, POLICY_SYSTEM, PRINCIPAL_USER};
 
 use crate::cache::TtlCache;
-use crate::caller::Caller;
 use crate::error::ApiError;
 
 /// One set of resources that must all be allowed, with the encryption context that goes with
@@ -150,43 +156,4 @@ impl Authz {
     pub fn secure_transport(&self) -> bool {
         self.secure_transport.load(Ordering::SeqCst)
     }
-}
-
-/// Decides whether `caller`, with `policies`, may run `action` (`kms:Encrypt`,
-/// `ram:CreateUser`) on `targets`; `Forbidden.NoPermission` unless every target is allowed.
-pub fn authorize(
-    policies: &[Policy],
-    caller: &Caller,
-    conditions: Conditions,
-    action: &str,
-    targets: Vec<Target>,
-) -> Result<(), ApiError> {
-    let refs: Vec<&Policy> = policies.iter().collect();
-    let (secure, now) = (conditions.secure_transport, conditions.now);
-    if targets.is_empty() {
-        return Err(ApiError::NoPermission);
-    }
-    for target in targets {
-        let mut ctx = RequestContext::new(action, target.resources)
-            .with_secure_transport(secure)
-            .with_current_time(now);
-        if let Some(peer) = conditions.peer {
-            ctx = ctx.with_source_ip(peer.ip());
-        }
-        if let Some(context) = target.context {
-            ctx = ctx.with_encryption_context(context);
-        }
-        let decision = evaluate(&refs, &ctx);
-        if !decision.is_allowed() {
-            tracing::info!(
-                user = caller.user_name,
-                action,
-                resources = ?ctx.resources,
-                decision = %decision,
-                "denied"
-            );
-            return Err(ApiError::NoPermission);
-        }
-    }
-    Ok(())
 }

@@ -1,10 +1,13 @@
-//! CreateKey: a new CMK with its first version, committed before the answer.
+//! CreateKey: a new CMK with its first version (and its `Policy`, when given, in the same
+//! transaction), committed before the answer. Without `Policy` the key has the default key
+//! policy; a `Policy` is checked as SetKeyPolicy checks it (language, size, lock-out).
 
 use keywarden_core::model::{
     AutomaticRotation, KeySpec, KeyState, KeyUsage, Origin, ProtectionLevel,
 };
 use keywarden_store::{KeyRecord, StoreError, TagRecord, VersionRecord};
 
+use super::set_key_policy::{self, PolicyParam};
 use super::shared::{KMS, body, collection};
 use super::{metadata::key_metadata, tagging, update_rotation_policy};
 use crate::action::{Call, Operation, Product, Reply};
@@ -12,11 +15,10 @@ use crate::auth::Caller;
 use crate::authz::Target;
 use crate::error::ApiError;
 use crate::kms::Kms;
-use crate::request::ApiRequest;
+use crate::request::{ApiRequest, plain_text};
 
 /// Longest key description, in characters (also for UpdateKeyDescription).
 pub const MAX_DESCRIPTION_CHARS: usize = 8192;
-const MAX_POLICY_BYTES: usize = 32_768;
 
 /// The validated parameters.
 pub struct CreateKey {
@@ -25,6 +27,8 @@ pub struct CreateKey {
     usage: KeyUsage,
     rotation_interval: Option<i64>,
     tags: Vec<TagRecord>,
+    /// The key's own policy; `None`: the default key policy.
+    policy: Option<PolicyParam>,
 }
 
 impl Operation for CreateKey {
@@ -45,13 +49,17 @@ impl Operation for CreateKey {
     }
 
     async fn run(p: Self, call: &Call<'_>) -> Result<Reply, ApiError> {
-        create(call.kms, call.caller, p).await
+        create(call, p).await
     }
 }
 
-async fn create(kms: &Kms, caller: &Caller, p: CreateKey) -> Result<Reply, ApiError> {
+async fn create(call: &Call<'_>, p: CreateKey) -> Result<Reply, ApiError> {
+    let (kms, caller) = (call.kms, call.caller);
     let now = kms.now();
     let key_id = uuid::Uuid::new_v4().to_string();
+    if let Some(policy) = &p.policy {
+        set_key_policy::refuse_lock_out(call.access, policy, &kms.realm.key_arn(&key_id))?;
+    }
     let version_id = uuid::Uuid::new_v4().to_string();
     let sealed_material = kms.new_material(p.spec, &key_id, &version_id)?;
     let key = KeyRecord {
@@ -85,15 +93,18 @@ async fn create(kms: &Kms, caller: &Caller, p: CreateKey) -> Result<Reply, ApiEr
         creation_date: now,
         sealed_material,
     };
-    kms.store
-        .create_key(&key, &version)
-        .await
-        .map_err(|e| match e {
-            StoreError::AlreadyExists => {
-                ApiError::internal(std::io::Error::other("key id collision"))
-            }
-            other => other.into(),
-        })?;
+    let created = match &p.policy {
+        Some(policy) => {
+            kms.store
+                .create_key_with_policy(&key, &version, &policy.document)
+                .await
+        }
+        None => kms.store.create_key(&key, &version).await,
+    };
+    created.map_err(|e| match e {
+        StoreError::AlreadyExists => ApiError::internal(std::io::Error::other("key id collision")),
+        other => other.into(),
+    })?;
     if !p.tags.is_empty() {
         kms.store.put_tags(&key_id, &p.tags).await?;
     }
@@ -113,6 +124,7 @@ fn params(req: &ApiRequest) -> Result<CreateKey, ApiError> {
             format!("longer than {MAX_DESCRIPTION_CHARS} characters"),
         ));
     }
+    plain_text("Description", &description)?;
     let spec = req.parsed::<KeySpec>("KeySpec")?.unwrap_or(KeySpec::Aes256);
     if spec.symmetric_len().is_none() {
         return Err(ApiError::UnsupportedOperation(format!(
@@ -144,16 +156,6 @@ fn params(req: &ApiRequest) -> Result<CreateKey, ApiError> {
             ));
         }
     }
-    if let Some(policy) = req.optional("Policy") {
-        if policy.len() > MAX_POLICY_BYTES
-            || serde_json::from_str::<serde_json::Value>(policy).is_err()
-        {
-            return Err(ApiError::invalid(
-                "Policy",
-                format!("must be JSON of at most {MAX_POLICY_BYTES} bytes"),
-            ));
-        }
-    }
     Ok(CreateKey {
         description,
         spec,
@@ -163,5 +165,9 @@ fn params(req: &ApiRequest) -> Result<CreateKey, ApiError> {
             req.bool("EnableAutomaticRotation")?.unwrap_or(false),
         )?,
         tags: tagging::tags_json(req, "Tags")?,
+        policy: req
+            .optional("Policy")
+            .map(set_key_policy::policy_param)
+            .transpose()?,
     })
 }

@@ -1,9 +1,12 @@
-//! ListAliases: every alias, paged. Needs the alias collection (`acs:kms:<r>:<a>:alias`).
+//! ListAliases: every alias, paged. Needs the alias collection (`acs:kms:<r>:<a>:alias`);
+//! leaves out aliases the caller is explicitly denied `kms:ListAliases` on (the alias or its
+//! key, key policy included).
 
 use keywarden_store::{AliasRecord, Paged};
 use serde_json::{Value, json};
 
 use super::shared::{Body, KMS, body, collection};
+use super::visible;
 use crate::action::{Call, Operation, Product, Reply};
 use crate::auth::Caller;
 use crate::authz::Target;
@@ -32,7 +35,8 @@ impl Operation for ListAliases {
     }
 
     async fn run(r: Self, call: &Call<'_>) -> Result<Reply, ApiError> {
-        let aliases = call.kms.store.list_aliases(None, r.0.page()).await?;
+        let visible = visible::aliases(call, "kms:ListAliases", None).await?;
+        let aliases = visible::page_of(&visible, r.0.page());
         Ok(render(call.kms, &aliases, r.0).into())
     }
 }

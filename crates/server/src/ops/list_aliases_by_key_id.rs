@@ -1,4 +1,5 @@
-//! ListAliasesByKeyId: the aliases of one key, paged.
+//! ListAliasesByKeyId: the aliases of one key, paged, without those the caller is explicitly
+//! denied `kms:ListAliasesByKeyId` on.
 
 use std::sync::Arc;
 
@@ -6,6 +7,7 @@ use keywarden_store::KeyRecord;
 
 use super::list_aliases::render;
 use super::shared::on_key_action;
+use super::visible;
 use crate::action::{Call, Reply};
 use crate::error::ApiError;
 use crate::request::{ApiRequest, PageParams};
@@ -20,10 +22,7 @@ on_key_action!(
 );
 
 async fn run(key: &Arc<KeyRecord>, page: &PageParams, call: &Call<'_>) -> Result<Reply, ApiError> {
-    let aliases = call
-        .kms
-        .store
-        .list_aliases(Some(&key.key_id), page.page())
-        .await?;
+    let visible = visible::aliases(call, "kms:ListAliasesByKeyId", Some(&key.key_id)).await?;
+    let aliases = visible::page_of(&visible, page.page());
     Ok(render(call.kms, &aliases, *page).into())
 }

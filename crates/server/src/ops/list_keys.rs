@@ -3,16 +3,18 @@
 //! `KeyState`, `KeySpec`, `KeyUsage`, `ProtectionLevel`, `Creator`, `keyId`, `AliasName`,
 //! `TagKey`, `TagValue`, `CreatorType`, `DKMSInstanceId`. Values of one property are OR-ed
 //! (also across repeated entries), properties are AND-ed; an empty `Values` does not
-//! constrain. The filtering happens in the store.
+//! constrain. The filtering happens in the store; keys the caller is explicitly denied
+//! `kms:ListKeys` on (RAM or key policy) are left out (`visible`).
 //!
 //! Every keywarden key is user-created and outside any KMS instance, so `CreatorType` matches
 //! all keys when its values include `User` (none otherwise) and `DKMSInstanceId` matches none.
 
-use keywarden_store::{KeyFilter, Paged};
+use keywarden_store::KeyFilter;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::shared::{KMS, body, collection};
+use super::visible;
 use crate::action::{Call, Operation, Product, Reply};
 use crate::auth::Caller;
 use crate::authz::Target;
@@ -50,23 +52,21 @@ impl Operation for ListKeys {
     }
 
     async fn run(p: Self, call: &Call<'_>) -> Result<Reply, ApiError> {
-        list(call.kms, p).await
+        list(call, p).await
     }
 }
 
-async fn list(kms: &Kms, p: ListKeys) -> Result<Reply, ApiError> {
-    let page = p.page;
-    let keys = match &p.filter {
-        Some(filter) => kms.store.list_keys(filter, page.page()).await?,
-        None => Paged {
-            items: Vec::new(),
-            total: 0,
-        },
+async fn list(call: &Call<'_>, p: ListKeys) -> Result<Reply, ApiError> {
+    let (kms, page) = (call.kms, p.page);
+    let visible = match &p.filter {
+        Some(filter) => visible::keys(call, "kms:ListKeys", filter).await?,
+        None => Vec::new(),
     };
+    let keys = visible::page_of(&visible, page.page());
     let items: Vec<Value> = keys
         .items
         .iter()
-        .map(|k| json!({ "KeyId": k.key_id, "KeyArn": kms.realm.key_arn(&k.key_id) }))
+        .map(|id| json!({ "KeyId": id, "KeyArn": kms.realm.key_arn(id) }))
         .collect();
     Ok(body([
         ("Keys", json!({ "Key": items })),

@@ -3,13 +3,17 @@
 //! to that value) and only those tags.
 //! `{"NextToken","TagResources":{"TagResource":[{ResourceId,ResourceType,TagKey,TagValue}]}}`,
 //! paged by an opaque `NextToken` (keyset paging on key id and tag key, [`PAGE_ROWS`] rows a
-//! page): stable while tags change elsewhere.
+//! page): stable while tags change elsewhere. Rows of keys the caller is explicitly denied
+//! `kms:ListTagResources` on (RAM or key policy) are left out.
+
+use std::collections::HashMap;
 
 use keywarden_store::{KeyTag, TagCursor, TagMatch, TagQuery};
 use serde_json::{Value, json};
 
 use super::shared::{KMS, b64, body, collection};
 use super::tagging::{self, batch_targets, resolve_all};
+use super::visible;
 use crate::action::{Call, Operation, Product, Reply};
 use crate::auth::Caller;
 use crate::authz::Target;
@@ -71,11 +75,7 @@ impl Operation for ListTagResources {
             key_ids,
             tags: r.tags,
         };
-        let mut rows = call
-            .kms
-            .store
-            .list_tag_resources(&query, r.after.as_ref(), PAGE_ROWS + 1)
-            .await?;
+        let mut rows = visible_rows(call, &query, r.after).await?;
         let more = rows.len() as u64 > PAGE_ROWS;
         rows.truncate(usize::try_from(PAGE_ROWS).unwrap_or(usize::MAX));
         let next = match rows.last() {
@@ -88,6 +88,47 @@ impl Operation for ListTagResources {
             ("TagResources", json!({ "TagResource": items })),
         ])
         .into())
+    }
+}
+
+/// Up to [`PAGE_ROWS`] + 1 rows after `after` whose key the caller is not explicitly denied
+/// `kms:ListTagResources` on (RAM or key policy): batches are read until that many are kept
+/// or the rows run out.
+async fn visible_rows(
+    call: &Call<'_>,
+    query: &TagQuery,
+    mut after: Option<TagCursor>,
+) -> Result<Vec<KeyTag>, ApiError> {
+    let mut rows = Vec::new();
+    loop {
+        let batch = call
+            .kms
+            .store
+            .list_tag_resources(query, after.as_ref(), PAGE_ROWS + 1)
+            .await?;
+        let exhausted = batch.len() as u64 <= PAGE_ROWS;
+        after = batch.last().map(|last| TagCursor {
+            key_id: last.key_id.clone(),
+            tag_key: last.tag_key.clone(),
+        });
+        let mut ids: Vec<String> = batch.iter().map(|t| t.key_id.clone()).collect();
+        ids.dedup();
+        let policies = visible::key_policies(call, &ids).await?;
+        let mut hidden: HashMap<String, bool> = HashMap::new();
+        for row in batch {
+            let hide = *hidden.entry(row.key_id.clone()).or_insert_with(|| {
+                let arn = call.kms.realm.key_arn(&row.key_id);
+                let kps = visible::at(0, policies.get(&row.key_id));
+                call.access
+                    .hides_with("kms:ListTagResources", vec![arn], &kps)
+            });
+            if !hide {
+                rows.push(row);
+            }
+        }
+        if exhausted || rows.len() as u64 > PAGE_ROWS {
+            return Ok(rows);
+        }
     }
 }
 

@@ -20,6 +20,7 @@ mod enable_key;
 mod encrypt;
 mod generate_data_key;
 mod generate_data_key_without_plaintext;
+mod get_key_policy;
 mod list_aliases;
 mod list_aliases_by_key_id;
 mod list_key_versions;
@@ -30,6 +31,7 @@ pub mod metadata;
 mod re_encrypt;
 mod schedule_key_deletion;
 mod set_deletion_protection;
+mod set_key_policy;
 mod shared;
 mod tag_resource;
 mod tag_resources;
@@ -39,6 +41,7 @@ mod untag_resources;
 mod update_alias;
 mod update_key_description;
 mod update_rotation_policy;
+mod visible;
 
 use crate::action::Action;
 
@@ -79,4 +82,6 @@ pub static ACTIONS: &[Action] = &[
     Action::of::<untag_resources::UntagResources>(),
     Action::of::<list_tag_resources::ListTagResources>(),
     Action::of::<set_deletion_protection::SetDeletionProtection>(),
+    Action::of::<get_key_policy::GetKeyPolicy>(),
+    Action::of::<set_key_policy::SetKeyPolicy>(),
 ];

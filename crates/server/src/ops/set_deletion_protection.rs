@@ -13,7 +13,7 @@ use crate::authz::Target;
 use crate::error::ApiError;
 use crate::kms::{Kms, require};
 use crate::lifecycle::modify_key;
-use crate::request::ApiRequest;
+use crate::request::{ApiRequest, plain_text};
 
 /// Longest deletion-protection description, in characters.
 const MAX_PROTECTION_DESCRIPTION_CHARS: usize = 8192;
@@ -55,6 +55,7 @@ impl Operation for SetDeletionProtection {
                 format!("longer than {MAX_PROTECTION_DESCRIPTION_CHARS} characters"),
             ));
         }
+        plain_text("DeletionProtectionDescription", description)?;
         Ok(SetDeletionProtection {
             key_ref: key_ref.to_owned(),
             protection: Protection {

@@ -12,7 +12,7 @@ use serde::Deserialize;
 use crate::authz::Target;
 use crate::error::ApiError;
 use crate::kms::{Kms, require};
-use crate::request::ApiRequest;
+use crate::request::{ApiRequest, plain_text};
 use crate::resolve::KeyTarget;
 
 /// Most tags one request may set (and most tag keys one request may name).
@@ -106,13 +106,15 @@ pub fn tag(param: &'static str, key: String, value: String) -> Result<TagRecord,
             format!("tag values are at most {MAX_TAG_CHARS} characters"),
         ));
     }
+    plain_text(param, &value)?;
     Ok(TagRecord {
         tag_key: key,
         tag_value: value,
     })
 }
 
-/// Tag keys: 1..=128 characters, not starting with `aliyun` or `acs:`.
+/// Tag keys: 1..=128 characters, not starting with `aliyun` or `acs:`, plain text
+/// (`request::plain_text`; tag values too).
 pub fn validate_tag_key(param: &'static str, key: &str) -> Result<(), ApiError> {
     let n = key.chars().count();
     if n == 0 || n > MAX_TAG_CHARS {
@@ -127,7 +129,7 @@ pub fn validate_tag_key(param: &'static str, key: &str) -> Result<(), ApiError> 
             "tag keys cannot start with \"aliyun\" or \"acs:\"",
         ));
     }
-    Ok(())
+    plain_text(param, key)
 }
 
 /// At most [`MAX_TAGS`] tags, each tag key once.

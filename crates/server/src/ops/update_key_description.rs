@@ -13,7 +13,7 @@ use crate::action::{Call, Reply};
 use crate::error::ApiError;
 use crate::kms::require;
 use crate::lifecycle::modify_key;
-use crate::request::ApiRequest;
+use crate::request::{ApiRequest, plain_text};
 
 on_key_action!(
     UpdateKeyDescription,
@@ -34,6 +34,7 @@ fn description(req: &ApiRequest) -> Result<String, ApiError> {
             format!("longer than {MAX_DESCRIPTION_CHARS} characters"),
         ));
     }
+    plain_text("Description", description)?;
     Ok(description.to_owned())
 }
 

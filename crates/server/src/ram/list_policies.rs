@@ -1,12 +1,13 @@
 //! ListPolicies: system policies (by name) then custom ones (by name), optionally only one
 //! `PolicyType`; `MaxItems` a page, `Marker` to go on (opaque: `<PolicyType>:<last name>`).
-//! Needs `policy/*`.
+//! Needs `policy/*`; leaves out the policies the caller is explicitly denied
+//! `ram:ListPolicies` on (`policy/<name>`).
 
 use keywarden_core::policy::{SYSTEM_POLICIES, SystemPolicy};
 use serde_json::Value;
 
 use super::params::{PolicyType, encode_marker, optional_policy_type, page, refuse_tags};
-use super::{Problem, RAM, RamError, policy_target, render};
+use super::{Problem, RAM, RamError, policy_arn, policy_target, render};
 use crate::action::{Call, Operation, Product, Reply};
 use crate::auth::Caller;
 use crate::authz::Target;
@@ -56,12 +57,14 @@ impl Operation for ListPolicies {
         };
         let mut rows = Vec::new();
         if p.only != Some(PolicyType::Custom) && after_type != Some(PolicyType::Custom) {
-            rows = system_rows(call.kms, after_name, want).await?;
+            rows = system_rows(call.kms, after_name, usize::MAX).await?;
+            rows.retain(|(_, name, _)| !hidden(call, name));
+            rows.truncate(want);
         }
         if p.only != Some(PolicyType::System) && rows.len() < want {
             let after = after_name.filter(|_| after_type == Some(PolicyType::Custom));
             let left = (want - rows.len()) as u64;
-            rows.extend(custom_rows(call.kms, after, left).await?);
+            rows.extend(visible_custom_rows(call, after, left).await?);
         }
         let next = if rows.len() >= want {
             rows.truncate(want - 1);
@@ -102,6 +105,33 @@ async fn system_rows(kms: &Kms, after: Option<&str>, want: usize) -> Result<Vec<
         rows.push((PolicyType::System, p.name.to_owned(), summary));
     }
     Ok(rows)
+}
+
+/// Whether the caller is explicitly denied `ram:ListPolicies` on `policy/<name>`.
+fn hidden(call: &Call<'_>, name: &str) -> bool {
+    let arn = policy_arn(call.kms, name);
+    call.access
+        .hides_with("ram:ListPolicies", vec![arn], &Vec::new())
+}
+
+/// Up to `left` custom policies after `after` that the caller is not denied listing.
+async fn visible_custom_rows(
+    call: &Call<'_>,
+    after: Option<&str>,
+    left: u64,
+) -> Result<Vec<Row>, ApiError> {
+    let mut after = after.map(str::to_owned);
+    let mut kept = Vec::new();
+    loop {
+        let batch = custom_rows(call.kms, after.as_deref(), left).await?;
+        let exhausted = (batch.len() as u64) < left;
+        after = batch.last().map(|(_, n, _)| n.clone());
+        kept.extend(batch.into_iter().filter(|(_, n, _)| !hidden(call, n)));
+        if exhausted || kept.len() as u64 >= left {
+            kept.truncate(usize::try_from(left).unwrap_or(usize::MAX));
+            return Ok(kept);
+        }
+    }
 }
 
 /// Up to `left` custom policies named after `after`, by name.

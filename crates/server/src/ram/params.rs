@@ -6,7 +6,7 @@ use keywarden_store::{POLICY_CUSTOM, POLICY_SYSTEM};
 
 use crate::error::ApiError;
 use crate::error::ram::{Problem, RamError};
-use crate::request::ApiRequest;
+use crate::request::{ApiRequest, text_problem};
 
 /// Longest user name.
 pub const MAX_USER_NAME: usize = 64;
@@ -61,7 +61,8 @@ pub fn optional_user_name(req: &ApiRequest) -> Result<Option<String>, ApiError> 
     Ok(Some(name.to_owned()))
 }
 
-/// An optional free-text parameter of at most `max` characters.
+/// An optional free-text parameter of at most `max` characters, plain text
+/// (`request::text_problem`: no control or bidirectional formatting characters).
 pub fn text(req: &ApiRequest, field: &'static str, max: usize) -> Result<Option<String>, ApiError> {
     let Some(value) = req.param(field) else {
         return Ok(None);
@@ -72,6 +73,9 @@ pub fn text(req: &ApiRequest, field: &'static str, max: usize) -> Result<Option<
             Problem::Length,
             format!("must have at most {max} characters"),
         ));
+    }
+    if let Some(reason) = text_problem(value) {
+        return Err(RamError::invalid(field, Problem::InvalidChars, reason));
     }
     Ok(Some(value.to_owned()))
 }

@@ -151,7 +151,7 @@ impl World {
     }
 
     /// Everything the KMS API can observe, read as the admin: keys (metadata, versions, tags,
-    /// aliases) and all aliases.
+    /// policy) and all aliases.
     pub async fn kms_state(&self) -> Value {
         let keys = self.kms_ok("ListKeys", &[("PageSize", "100")]).await["Keys"]["Key"]
             .as_array()
@@ -165,6 +165,7 @@ impl World {
                 "meta": self.kms_ok("DescribeKey", &[("KeyId", id)]).await["KeyMetadata"],
                 "versions": self.kms_ok("ListKeyVersions", &[("KeyId", id), ("PageSize", "100")]).await["KeyVersions"],
                 "tags": self.kms_ok("ListResourceTags", &[("KeyId", id)]).await["Tags"],
+                "policy": self.kms_ok("GetKeyPolicy", &[("KeyId", id)]).await["Policy"],
             }));
         }
         json!({

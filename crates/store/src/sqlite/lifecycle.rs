@@ -60,6 +60,7 @@ pub(super) fn destroy(conn: &Connection, key_id: &str, expected: i64) -> StoreRe
         "DELETE FROM key_versions WHERE key_id = ?1",
         "DELETE FROM aliases WHERE key_id = ?1",
         "DELETE FROM key_tags WHERE key_id = ?1",
+        "DELETE FROM key_policies WHERE key_id = ?1",
     ] {
         conn.prepare_cached(sql).db()?.execute([key_id]).db()?;
     }

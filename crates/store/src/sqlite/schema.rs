@@ -21,6 +21,7 @@ const MIGRATIONS: &[&str] = &[
     V4_AUDIT,
     V5_INSTANCE,
     V6_AUDIT_RETENTION,
+    V7_KEY_POLICIES,
 ];
 
 /// Version 1: keys, versions, aliases, tags and access keys.
@@ -222,6 +223,16 @@ CREATE TRIGGER audit_anchor_forward BEFORE UPDATE ON audit_anchor
     BEGIN SELECT RAISE(ABORT, 'the audit anchor never moves back'); END;
 CREATE TRIGGER audit_anchor_no_delete BEFORE DELETE ON audit_anchor
     BEGIN SELECT RAISE(ABORT, 'the audit anchor is never deleted'); END;
+";
+
+/// Version 7, key policies (module `key_policies`): one row per key that has a policy of its own
+/// (`CreateKey Policy`, `SetKeyPolicy`); a key without a row has the default key policy.
+const V7_KEY_POLICIES: &str = "
+CREATE TABLE key_policies (
+    key_id      TEXT    NOT NULL PRIMARY KEY REFERENCES keys (key_id) ON DELETE CASCADE,
+    document    TEXT    NOT NULL,
+    update_date INTEGER NOT NULL
+) STRICT;
 ";
 
 /// The schema version this build creates and understands.
