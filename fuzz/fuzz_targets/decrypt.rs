@@ -1,14 +1,12 @@
 //! Feeds arbitrary bytes to `decrypt` and `RangeReader` with a wrapper that holds the KEKs of
 //! the committed vectors (seed the corpus with `tests/vectors/*.kenv`): must never panic, and
 //! a successful decryption must agree with random access.
-#![no_main]
 
 use std::io::{self, Cursor};
 use std::sync::LazyLock;
 
 use keywarden_envelope::testing::LocalWrapper;
 use keywarden_envelope::{RangeReader, decrypt};
-use libfuzzer_sys::fuzz_target;
 
 static WRAPPER: LazyLock<LocalWrapper> = LazyLock::new(|| {
     LocalWrapper::new()
@@ -16,7 +14,7 @@ static WRAPPER: LazyLock<LocalWrapper> = LazyLock::new(|| {
         .with_key("kms-key-2", &[0x22; 32])
 });
 
-fuzz_target!(|data: &[u8]| {
+pub fn run(data: &[u8]) {
     let mut plain = Vec::new();
     let streamed = decrypt(&*WRAPPER, data, &mut plain);
     match RangeReader::open(&*WRAPPER, Cursor::new(data)) {
@@ -31,4 +29,4 @@ fuzz_target!(|data: &[u8]| {
         Err(_) => assert!(streamed.is_err()),
     }
     let _ = decrypt(&*WRAPPER, data, io::sink());
-});
+}

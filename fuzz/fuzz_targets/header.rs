@@ -1,11 +1,9 @@
 //! Parses arbitrary bytes as a KENV header; whatever parses must re-serialize to exactly the
 //! bytes it was parsed from (the encoding is canonical), and the streaming reader must agree.
-#![no_main]
 
 use keywarden_envelope::{Header, read_header};
-use libfuzzer_sys::fuzz_target;
 
-fuzz_target!(|data: &[u8]| {
+pub fn run(data: &[u8]) {
     if let Ok(header) = Header::parse(data) {
         let len = header.header_len() as usize;
         assert_eq!(header.as_bytes(), &data[..len]);
@@ -13,4 +11,4 @@ fuzz_target!(|data: &[u8]| {
         let streamed = read_header(data).expect("read_header disagrees with Header::parse");
         assert_eq!(streamed, header);
     }
-});
+}

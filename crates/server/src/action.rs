@@ -195,6 +195,7 @@ pub struct Action {
     /// Whether `DryRun` is honoured.
     pub dry_run: bool,
     runner: Runner,
+    parser: fn(&ApiRequest) -> Result<(), ApiError>,
 }
 
 impl std::fmt::Debug for Action {
@@ -211,7 +212,15 @@ impl Action {
             name: O::NAME,
             dry_run: O::DRY_RUN,
             runner: pipeline::<O>,
+            parser: parse_only::<O>,
         }
+    }
+
+    /// Reads the action's typed parameters from `req` ([`Operation::parse`], the first step of
+    /// [`Action::run`]) and drops them: whether the request's parameters are valid for this
+    /// action, without state or a caller (the `request` fuzz target calls it).
+    pub fn parse_params(&self, req: &ApiRequest) -> Result<(), ApiError> {
+        (self.parser)(req)
     }
 
     /// `<product>:<Name>`: the permission it needs and its name in the audit trail.
@@ -231,6 +240,10 @@ impl Action {
     ) -> Result<Reply, ApiError> {
         (self.runner)(kms, caller, origin, req, facts).await
     }
+}
+
+fn parse_only<O: Operation>(req: &ApiRequest) -> Result<(), ApiError> {
+    O::parse(req).map(drop)
 }
 
 fn pipeline<'a, O: Operation>(
@@ -269,4 +282,33 @@ fn pipeline<'a, O: Operation>(
         }
         Ok(reply)
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn req(query: &str) -> ApiRequest {
+        ApiRequest::parse("POST", Some(query), Vec::new(), b"", None).unwrap()
+    }
+
+    #[test]
+    fn parse_params_reads_the_typed_parameters_of_its_action() {
+        let action = crate::table::find(Product::Kms, "GenerateDataKey").unwrap();
+        assert!(
+            action
+                .parse_params(&req("KeyId=k&NumberOfBytes=32"))
+                .is_ok()
+        );
+        assert!(matches!(
+            action.parse_params(&req("KeyId=k&NumberOfBytes=2000")),
+            Err(ApiError::InvalidParameter { .. })
+        ));
+        assert!(matches!(
+            action.parse_params(&req("NumberOfBytes=32")),
+            Err(ApiError::MissingParameter("KeyId"))
+        ));
+        let describe = crate::table::find(Product::Kms, "DescribeRegions").unwrap();
+        assert!(describe.parse_params(&req("")).is_ok());
+    }
 }

@@ -235,7 +235,18 @@ fn header_claim(req: &ApiRequest, header: &str, v4: bool) -> Result<Claim, ApiEr
 }
 
 fn verify_signature(req: &ApiRequest, claim: &Claim, cred: &Credential) -> Result<(), ApiError> {
-    let secret = cred.secret.expose_secret();
+    check_signature(req, claim, cred.secret.expose_secret(), &cred.rpc_v1_key)
+}
+
+/// Checks the claim's signature over `req` under the access key's `secret` (and its RPC v1
+/// HMAC key, [`rpc_v1::signing_key`] of the same secret), in constant time. Pure: no store, no
+/// clock (the timestamp and nonce are [`authenticate`]'s).
+pub fn check_signature(
+    req: &ApiRequest,
+    claim: &Claim,
+    secret: &str,
+    rpc_v1_key: &aws_lc_rs::hmac::Key,
+) -> Result<(), ApiError> {
     let missing = |e: sign::MissingHeader| ApiError::IncompleteSignature(e.to_string());
     // ACS3 and ACS4 sign the query alone (the body through `x-acs-content-sha256`).
     let query: Vec<(&str, &str)> = match &claim.scheme {
@@ -251,7 +262,7 @@ fn verify_signature(req: &ApiRequest, claim: &Claim, cred: &Credential) -> Resul
     let (sts, expected, given) = match &claim.scheme {
         Scheme::RpcV1 { signature } => {
             let sts = rpc_v1::string_to_sign(&req.method, req.params.iter());
-            let expected = rpc_v1::sign_with(&cred.rpc_v1_key, &sts);
+            let expected = rpc_v1::sign_with(rpc_v1_key, &sts);
             (sts, expected, signature.as_str())
         }
         Scheme::Acs3 { auth } => {
@@ -285,6 +296,78 @@ fn check_timestamp(ts: &str, now: i64) -> Result<i64, ApiError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const SECRET: &str = "TestAccessKeySecret123";
+
+    /// What the new Python SDK sent for Decrypt with a form body (`core::sign::acs3`'s vector).
+    fn captured_acs3(body: &[u8]) -> ApiRequest {
+        let signed = "accept;content-type;host;user-agent;x-acs-action;x-acs-content-sha256;x-acs-credentials-provider;x-acs-date;x-acs-signature-nonce;x-acs-version";
+        let headers = [
+            ("host", "127.0.0.1:18080"),
+            ("x-acs-version", "2016-01-20"),
+            ("x-acs-action", "Decrypt"),
+            (
+                "user-agent",
+                "AlibabaCloud (Linux; x86_64) Python/3.11.7 Core/0.4.3 TeaDSL/2",
+            ),
+            ("x-acs-date", "2026-11-22T08:50:14Z"),
+            ("x-acs-signature-nonce", "09688b9b50c2f74f33a6aa69f2074f25"),
+            ("accept", "application/json"),
+            ("content-type", "application/x-www-form-urlencoded"),
+            (
+                "x-acs-content-sha256",
+                "64e316ce8c1fdde6a446f90e22dd37de6b853e6fe457ab787e4ddf16f0ba969b",
+            ),
+            ("x-acs-credentials-provider", "static_ak"),
+            (
+                "authorization",
+                &format!(
+                    "ACS3-HMAC-SHA256 Credential=LTAI5tTestAccessKeyId,SignedHeaders={signed},Signature=738a926f5f12400a228dee00cd0829c7e7f9cc38a5263021a97aeebb09c6a263"
+                ),
+            ),
+        ];
+        let headers = headers
+            .iter()
+            .map(|(n, v)| ((*n).to_owned(), (*v).to_owned()))
+            .collect();
+        ApiRequest::parse(
+            "POST",
+            Some("CiphertextBlob=Y2lwaGVy%2B%2F%3D%3D"),
+            headers,
+            body,
+            None,
+        )
+        .unwrap()
+    }
+
+    fn check(req: &ApiRequest, secret: &str) -> Result<(), ApiError> {
+        let claim = claim(req)?;
+        check_signature(req, &claim, secret, &rpc_v1::signing_key(secret))
+    }
+
+    #[test]
+    fn check_signature_is_the_servers_verification_without_a_store() {
+        let body = b"Recipient.AttestationDocument=abc&Recipient.KeyEncryptionAlgorithm=RSAES_OAEP_SHA_256";
+        let acs3 = captured_acs3(body);
+        assert!(check(&acs3, SECRET).is_ok());
+        assert!(matches!(
+            check(&acs3, "TestAccessKeySecret124"),
+            Err(ApiError::SignatureDoesNotMatch(_))
+        ));
+        assert!(matches!(
+            check(&captured_acs3(b"Recipient.AttestationDocument=abd"), SECRET),
+            Err(ApiError::IncompleteSignature(_))
+        ));
+        // The old SDK's RPC v1 GenerateDataKey (`core::sign::rpc_v1`'s vector).
+        let q = "KeyId=alias%2Fmy-key&NumberOfBytes=32&EncryptionContext=%7B%22purpose%22%3A%20%22test%20data%22%2C%20%22a%2Ab%22%3A%20%22x%2By%2Fz~%22%7D&Version=2016-01-20&Action=GenerateDataKey&Format=JSON&RegionId=cn-hangzhou&Timestamp=2026-11-22T08%3A50%3A01Z&SignatureMethod=HMAC-SHA1&SignatureType=&SignatureVersion=1.0&SignatureNonce=a9b18817be624409ff4986fd0a83c7ed&AccessKeyId=LTAI5tTestAccessKeyId&Signature=4iQT4xVVkmUIq%2FRjcC%2FKTq9tJxQ%3D";
+        let rpc = ApiRequest::parse("POST", Some(q), Vec::new(), b"", None).unwrap();
+        assert!(check(&rpc, SECRET).is_ok());
+        let get = ApiRequest::parse("GET", Some(q), Vec::new(), b"", None).unwrap();
+        assert!(matches!(
+            check(&get, SECRET),
+            Err(ApiError::SignatureDoesNotMatch(_))
+        ));
+    }
 
     #[test]
     fn timestamp_window() {

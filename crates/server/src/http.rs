@@ -276,7 +276,7 @@ async fn handle(
 /// header; without one (RPC v1 signs no header) only `content-type` and the `x-acs-*` headers,
 /// which are all that path reads. A value that is not visible ASCII is left out (no signature
 /// scheme can cover it).
-fn request_headers(headers: &HeaderMap) -> Vec<(String, String)> {
+pub fn request_headers(headers: &HeaderMap) -> Vec<(String, String)> {
     let all = headers.contains_key(header::AUTHORIZATION);
     headers
         .iter()
