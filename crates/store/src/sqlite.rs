@@ -58,9 +58,8 @@ use self::pool::Pool;
 use crate::{
     AccessKeyRecord, AliasRecord, AttachmentRecord, AuditHead, AuditPruned, AuditRecord,
     ChainedRecord, InstanceRecord, KeyFilter, KeyPolicyRecord, KeyRecord, KeyStore, KeyTag, Page,
-    Paged,
-    PolicyRecord, PolicyVersionRecord, StoreResult, TagCursor, TagQuery, TagRecord, UserRecord,
-    VersionOptions, VersionRecord,
+    Paged, PolicyRecord, PolicyVersionRecord, StoreResult, TagCursor, TagQuery, TagRecord,
+    UserRecord, VersionOptions, VersionRecord,
 };
 
 /// The schema version this build creates (SQLite's `PRAGMA user_version` of a migrated file).
