@@ -4,23 +4,15 @@
 //! (`Action::parse_params`, i.e. `Operation::parse`). Nothing may panic, and what parses must
 //! be consistent: a claim routes only on values the request carries.
 
-use std::sync::LazyLock;
-
 use keywarden_server::action::{Action, Product};
 use keywarden_server::auth;
 use keywarden_server::request::{ApiRequest, PageParams};
 use keywarden_server::table;
 
-use crate::wire::Wire;
-
-/// `FUZZ_DEBUG=1`: print what each input parsed to (to check that the seeds reach the actions).
-static DEBUG: LazyLock<bool> = LazyLock::new(|| std::env::var_os("FUZZ_DEBUG").is_some());
+use crate::wire::{DEBUG, Wire};
 
 pub fn run(data: &[u8]) {
-    let Some(wire) = Wire::parse(data) else {
-        return;
-    };
-    let Ok(req) = wire.api_request() else {
+    let Some((_, req)) = Wire::request(data) else {
         return;
     };
     assert!(req.query_params().count() <= req.params.len());

@@ -8,27 +8,19 @@
 //!   ACS4: a new `Authorization` over the same signed headers) must claim and verify: the
 //!   signer's encoding and the server's decoding agree.
 
-use std::sync::LazyLock;
-
 use keywarden_core::sign::percent::{enc, encode_query};
 use keywarden_core::sign::{Authorization, SignedRequest, acs3, acs4, rpc_v1};
 use keywarden_server::auth;
 use keywarden_server::request::ApiRequest;
 
-use crate::wire::Wire;
+use crate::wire::{DEBUG, Wire};
 
 /// The secret every request is verified under (the test vectors' secret, so that captured
 /// requests in the corpus verify as they are).
 const SECRET: &str = "TestAccessKeySecret123";
 
-/// `FUZZ_DEBUG=1`: print each claim's verdict (to check that the seeds verify).
-static DEBUG: LazyLock<bool> = LazyLock::new(|| std::env::var_os("FUZZ_DEBUG").is_some());
-
 pub fn run(data: &[u8]) {
-    let Some(wire) = Wire::parse(data) else {
-        return;
-    };
-    let Ok(req) = wire.api_request() else {
+    let Some((wire, req)) = Wire::request(data) else {
         return;
     };
     if let Some(header) = req.header("authorization") {

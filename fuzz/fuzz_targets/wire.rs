@@ -57,6 +57,13 @@ impl<'a> Wire<'a> {
         })
     }
 
+    /// `data` as a request and its `ApiRequest::parse`, when both succeed.
+    pub fn request(data: &'a [u8]) -> Option<(Self, ApiRequest)> {
+        let wire = Self::parse(data)?;
+        let req = wire.api_request().ok()?;
+        Some((wire, req))
+    }
+
     /// `ApiRequest::parse` of this request, as the server calls it.
     pub fn api_request(&self) -> Result<ApiRequest, ApiError> {
         ApiRequest::parse(
@@ -68,6 +75,11 @@ impl<'a> Wire<'a> {
         )
     }
 }
+
+/// `FUZZ_DEBUG=1`: targets print what each input parsed to (to check that the seeds reach the
+/// code they are meant for).
+pub static DEBUG: std::sync::LazyLock<bool> =
+    std::sync::LazyLock::new(|| std::env::var_os("FUZZ_DEBUG").is_some());
 
 /// The head (up to the first empty line) and the body.
 fn split_head(data: &[u8]) -> (&[u8], &[u8]) {

@@ -11,7 +11,7 @@ import json
 import pytest
 
 from kwtest import KmsError, make_client, unique
-from test_ram import new_user_with_key, ram_client
+from test_ram import expect, new_user_with_key, ram_client
 
 FLAVORS = ("old", "new-v3")
 
@@ -30,15 +30,6 @@ def key_policy(effect: str, principals: list[str], actions, not_action: bool = F
     st = {"Sid": "s", "Effect": effect, "Principal": {"RAM": principals},
           ("NotAction" if not_action else "Action"): actions, "Resource": ["*"]}
     return json.dumps({"Version": "1", "Statement": [st]})
-
-
-def expect(kms, status: int, code: str, action: str, **params) -> KmsError:
-    with pytest.raises(KmsError) as ei:
-        kms.call(action, **params)
-    e = ei.value
-    assert (e.status, e.code) == (status, code), f"{action}: {e}"
-    assert e.request_id, e
-    return e
 
 
 def user_client(server, kms, *policies):

@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{audit, bin};
+use common::{audit, bin, copy_dir, tamper};
 use keywarden_client::{ClientError, KmsClient, Settings};
 use keywarden_core::secret::SecretString;
 use serde_json::Value;
@@ -163,26 +163,6 @@ fn logged_final_head(log: &str) -> String {
         .unwrap_or_else(|| panic!("no final head in the log:\n{log}"));
     let start = line.find("audit_head=").unwrap() + "audit_head=".len();
     line[start..].split_whitespace().next().unwrap().to_owned()
-}
-
-/// Opens the copy's database and runs `sql` with the append-only triggers out of the way (as an
-/// attacker with file access would).
-fn tamper(data: &Path, sql: &str) {
-    let conn = rusqlite::Connection::open(data.join("keywarden.db")).unwrap();
-    conn.execute_batch(&format!(
-        "DROP TRIGGER audit_log_no_update; DROP TRIGGER audit_log_no_delete; {sql}"
-    ))
-    .unwrap();
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        if entry.file_type().unwrap().is_file() {
-            std::fs::copy(entry.path(), to.join(entry.file_name())).unwrap();
-        }
-    }
 }
 
 #[test]

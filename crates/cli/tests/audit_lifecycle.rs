@@ -6,10 +6,9 @@
 
 mod common;
 
-use std::path::Path;
 use std::process::Output;
 
-use common::{Server, audit};
+use common::{Server, audit, copy_dir, tamper};
 use keywarden_store::KeyStore;
 use keywarden_store::conformance::sample_audit_record;
 use keywarden_store::sqlite::SqliteStore;
@@ -35,20 +34,6 @@ fn now_ms() -> i64 {
             .as_millis(),
     )
     .unwrap()
-}
-
-/// Runs `sql` on the database with the guarding triggers dropped, as someone with file access.
-fn tamper(data: &Path, sql: &str) {
-    let conn = rusqlite::Connection::open(data.join("keywarden.db")).unwrap();
-    conn.execute_batch(&format!(
-        "DROP TRIGGER audit_log_no_delete; DROP TRIGGER audit_anchor_forward; {sql}"
-    ))
-    .unwrap();
-}
-
-fn copy_db(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    std::fs::copy(from.join("keywarden.db"), to.join("keywarden.db")).unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -94,13 +79,13 @@ async fn retention_prunes_old_records_and_the_rest_still_verifies() {
 
     // Removing a record after the anchor is caught; so is moving the anchor back.
     let cut = home.path().join("cut");
-    copy_db(&data, &cut);
+    copy_dir(&data, &cut);
     tamper(&cut, "DELETE FROM audit_log WHERE seq = 52;");
     let out = audit(&cut, &["--verify", "-q"]);
     assert_eq!(out.status.code(), Some(TAMPERED));
     assert!(String::from_utf8_lossy(&out.stderr).contains("seq 53"));
     let moved = home.path().join("moved");
-    copy_db(&data, &moved);
+    copy_dir(&data, &moved);
     tamper(&moved, "UPDATE audit_anchor SET seq = 49;");
     let out = audit(&moved, &["--verify", "-q"]);
     assert_eq!(out.status.code(), Some(TAMPERED));

@@ -412,40 +412,28 @@ fn kenv_to_a_fifo_releases_only_verified_segments() {
     // Random access opens only the segments its range touches, each verified before release:
     // the file with segment 5 tampered still serves a range in segment 1, and nothing from 5.
     let bad = dir.join("bad.kenv");
-    let (offset, range) = (S.to_string(), "100".to_string());
-    let out = run(
-        &server,
-        &[
-            "decrypt",
-            "--force",
-            "--offset",
-            &offset,
-            "--length",
-            &range,
-            s(&bad),
-            "-o",
-            s(&fifo.path),
-        ],
-    );
-    ok(&out);
+    let fifo_path = fifo.path.clone();
+    let range_to_fifo = |offset: usize| {
+        let offset = offset.to_string();
+        run(
+            &server,
+            &[
+                "decrypt",
+                "--force",
+                "--offset",
+                &offset,
+                "--length",
+                "100",
+                s(&bad),
+                "-o",
+                s(&fifo_path),
+            ],
+        )
+    };
+    ok(&range_to_fifo(S));
     assert_eq!(fifo.received(), plain[S..S + 100]);
     fifo.listen();
-    let offset = (5 * S).to_string();
-    let out = run(
-        &server,
-        &[
-            "decrypt",
-            "--force",
-            "--offset",
-            &offset,
-            "--length",
-            &range,
-            s(&bad),
-            "-o",
-            s(&fifo.path),
-        ],
-    );
-    fails_with(&out, 8, TAMPERED);
+    fails_with(&range_to_fifo(5 * S), 8, TAMPERED);
     assert!(fifo.received().is_empty());
     fifo.listen();
     ok(&run(

@@ -134,3 +134,26 @@ pub fn audit(data: &Path, args: &[&str]) -> Output {
         .output()
         .expect("run keywarden audit")
 }
+
+/// Runs `sql` on `<data>/keywarden.db` with the audit trail's guarding triggers dropped, as
+/// someone with write access to the file would.
+pub fn tamper(data: &Path, sql: &str) {
+    let conn = rusqlite::Connection::open(data.join("keywarden.db")).expect("open the database");
+    conn.execute_batch(&format!(
+        "DROP TRIGGER IF EXISTS audit_log_no_update; DROP TRIGGER IF EXISTS audit_log_no_delete; \
+         DROP TRIGGER IF EXISTS audit_anchor_forward; DROP TRIGGER IF EXISTS audit_anchor_no_delete; \
+         {sql}"
+    ))
+    .expect("tamper");
+}
+
+/// Copies the files (not the subdirectories) of `from` into `to`.
+pub fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        if entry.file_type().unwrap().is_file() {
+            std::fs::copy(entry.path(), to.join(entry.file_name())).unwrap();
+        }
+    }
+}
