@@ -1,6 +1,7 @@
 //! Durable state of keywarden behind one trait, [`KeyStore`], so that callers never know which
-//! database holds it. Backends: [`sqlite`] (embedded, the default). Every backend must pass the
-//! same `conformance` suite (feature `conformance`).
+//! database holds it. Backends: [`sqlite`] (embedded, the default; one server process) and
+//! [`postgres`] (shared by any number of server nodes). Every backend must pass the same
+//! `conformance` suite (feature `conformance`).
 //!
 //! The store holds no secret in plaintext: CMK material and access-key secrets arrive already
 //! sealed under the root key (see `keywarden_core::wrap`) and are stored as opaque bytes.
@@ -19,6 +20,7 @@ pub mod audit;
 pub mod conformance;
 mod identity;
 mod instance;
+pub mod postgres;
 pub mod sqlite;
 
 pub use audit::{AuditHead, AuditPruned, AuditRecord, ChainedRecord};
@@ -56,6 +58,56 @@ pub enum StoreError {
     /// The database failed.
     #[error("storage backend failure: {0}")]
     Backend(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+/// A change to state that servers cache, announced by a store that several servers share
+/// ([`KeyStore::changes`]): each server forgets what it cached of the thing named.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Change {
+    /// A key row, its versions, tags or key policy (by key id).
+    Key(String),
+    /// An alias (by name).
+    Alias(String),
+    /// An access key (by id): created, status changed, deleted, or moved to a renamed user.
+    AccessKey(String),
+    /// A user's attachments, or the user itself (by name).
+    User(String),
+    /// A custom policy or its versions (by name): every caller's policies may change.
+    Policy(String),
+    /// Changes may have been missed (the store's notification channel was lost and is back):
+    /// forget everything cached.
+    All,
+}
+
+impl Change {
+    /// The compact text form sent between nodes: a one-letter kind, `:`, the name.
+    pub fn encode(&self) -> String {
+        match self {
+            Change::Key(id) => format!("k:{id}"),
+            Change::Alias(name) => format!("a:{name}"),
+            Change::AccessKey(id) => format!("c:{id}"),
+            Change::User(name) => format!("u:{name}"),
+            Change::Policy(name) => format!("p:{name}"),
+            Change::All => "*".to_owned(),
+        }
+    }
+
+    /// The change [`Change::encode`] wrote; text it cannot have written is [`Change::All`], so a
+    /// garbled notification costs a cache flush, never a missed invalidation.
+    pub fn decode(text: &str) -> Change {
+        let Some((kind, name)) = text.split_once(':') else {
+            return Change::All;
+        };
+        let name = name.to_owned();
+        match kind {
+            "k" => Change::Key(name),
+            "a" => Change::Alias(name),
+            "c" => Change::AccessKey(name),
+            "u" => Change::User(name),
+            "p" => Change::Policy(name),
+            _ => Change::All,
+        }
+    }
 }
 
 /// Shorthand for store results.
@@ -546,4 +598,14 @@ pub trait KeyStore: Send + Sync + 'static {
     /// of several servers initializing one store at once, the first wins and every one gets
     /// its record.
     async fn init_instance(&self, record: &InstanceRecord) -> StoreResult<InstanceRecord>;
+
+    // ---- Several servers on one store ----
+
+    /// For a store that several servers share: the changes any of them commits (this one's
+    /// included), announced promptly after the commit, for cache invalidation. A receiver that
+    /// lags behind, or a lost channel to the database, yields [`Change::All`]. `None` for a store
+    /// that only one server uses (SQLite).
+    fn changes(&self) -> Option<tokio::sync::broadcast::Receiver<Change>> {
+        None
+    }
 }
