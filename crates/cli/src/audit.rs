@@ -1,7 +1,8 @@
 //! `keywarden audit`: prints the audit trail, one JSON object per line (the record, its
 //! `prev_hash` and its `hash`, as `keywarden_core::audit::ChainedRecord` serializes), and with
 //! `--verify` checks the hash chain. It reads `<data-dir>/keywarden.db` directly through a
-//! read-only connection, so it needs no server and can run beside one.
+//! read-only connection, or with `--store postgres://...` the shared store of several nodes
+//! (one trail for all of them), so it needs no server and can run beside one.
 //!
 //! `--since`/`--until` select what is printed (by record time), `--format table` prints one
 //! aligned line per record for people instead of JSON lines for a SIEM.
@@ -23,8 +24,10 @@ use std::io::{BufWriter, Write};
 
 use anyhow::Context;
 use keywarden_core::audit::{ChainStart, ChainVerifier, ChainedRecord, FIRST_SEQ};
-use keywarden_store::AuditHead;
+use keywarden_server::StoreLocation;
+use keywarden_store::postgres::{PgStore, PgStoreError};
 use keywarden_store::sqlite::{AuditLogReader, SqliteStoreError};
+use keywarden_store::{AuditHead, KeyStore, StoreResult};
 
 use crate::cli::{AuditArgs, AuditFormat};
 use crate::exit;
@@ -34,9 +37,7 @@ const PAGE: u64 = 1000;
 
 /// Runs the command.
 pub fn run(args: AuditArgs) -> anyhow::Result<()> {
-    let db = args.data_dir.join("keywarden.db");
-    let reader = AuditLogReader::open(&db)
-        .with_context(|| format!("cannot read the audit trail of {}", args.data_dir.display()))?;
+    let reader = Trail::open(&args)?;
     let verify = args.verify || args.expect_head.is_some();
     // Where the trail starts: genesis, or after the records retention removed.
     let anchor = reader.anchor().map_err(store_error)?;
@@ -83,9 +84,62 @@ pub fn run(args: AuditArgs) -> anyhow::Result<()> {
 }
 
 /// The `seq` of the first record at or after `since_ms`.
-fn first_seq_since(reader: &AuditLogReader, since_ms: i64) -> anyhow::Result<Option<u64>> {
+fn first_seq_since(reader: &Trail, since_ms: i64) -> anyhow::Result<Option<u64>> {
     let first = reader.list(Some(since_ms), 0, 1).map_err(store_error)?;
     Ok(first.first().map(|r| r.record.seq))
+}
+
+/// Where the trail is read from: the SQLite file of a data dir, or a PostgreSQL store.
+enum Trail {
+    Sqlite(AuditLogReader),
+    Postgres(tokio::runtime::Runtime, PgStore),
+}
+
+impl Trail {
+    fn open(args: &AuditArgs) -> anyhow::Result<Trail> {
+        match &args.store {
+            StoreLocation::Sqlite => {
+                let db = args.data_dir.join("keywarden.db");
+                let reader = AuditLogReader::open(&db).with_context(|| {
+                    format!("cannot read the audit trail of {}", args.data_dir.display())
+                })?;
+                Ok(Trail::Sqlite(reader))
+            }
+            StoreLocation::Postgres(url) => {
+                let runtime = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()?;
+                let store = runtime
+                    .block_on(PgStore::connect_reader(url))
+                    .with_context(|| {
+                        format!(
+                            "cannot read the audit trail of {}",
+                            keywarden_store::postgres::redacted(url)
+                        )
+                    })?;
+                Ok(Trail::Postgres(runtime, store))
+            }
+        }
+    }
+
+    fn anchor(&self) -> StoreResult<Option<AuditHead>> {
+        match self {
+            Trail::Sqlite(r) => r.anchor(),
+            Trail::Postgres(rt, store) => rt.block_on(store.audit_anchor()),
+        }
+    }
+
+    fn list(
+        &self,
+        since_ms: Option<i64>,
+        after_seq: u64,
+        limit: u64,
+    ) -> StoreResult<Vec<ChainedRecord>> {
+        match self {
+            Trail::Sqlite(r) => r.list(since_ms, after_seq, limit),
+            Trail::Postgres(rt, store) => rt.block_on(store.list_audit(since_ms, after_seq, limit)),
+        }
+    }
 }
 
 /// An unreadable row is evidence of tampering: it gets the tampering exit code.
@@ -93,6 +147,11 @@ fn store_error(e: keywarden_store::StoreError) -> anyhow::Error {
     if let keywarden_store::StoreError::Backend(inner) = &e {
         if let Some(unreadable @ SqliteStoreError::AuditRowUnreadable { .. }) =
             inner.downcast_ref::<SqliteStoreError>()
+        {
+            return exit::fail(exit::AUDIT_TAMPERED, unreadable.to_string());
+        }
+        if let Some(unreadable @ PgStoreError::AuditRowUnreadable { .. }) =
+            inner.downcast_ref::<PgStoreError>()
         {
             return exit::fail(exit::AUDIT_TAMPERED, unreadable.to_string());
         }
@@ -118,7 +177,7 @@ struct Walk<W: Write> {
 
 impl<W: Write> Walk<W> {
     /// Reads every record from `start` to the end. `Ok(false)` when stdout was closed.
-    fn read_from(&mut self, reader: &AuditLogReader, start: u64) -> anyhow::Result<bool> {
+    fn read_from(&mut self, reader: &Trail, start: u64) -> anyhow::Result<bool> {
         let mut after = start.saturating_sub(1);
         loop {
             let page = reader.list(None, after, PAGE).map_err(store_error)?;

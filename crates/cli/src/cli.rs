@@ -70,6 +70,10 @@ pub struct AuditArgs {
     /// Data directory of the server whose trail to read (read-only; the server may be running).
     #[arg(long, env = "KEYWARDEN_DATA_DIR", default_value = "./keywarden-data")]
     pub data_dir: PathBuf,
+    /// Read the trail of this store instead of DATA_DIR's: `sqlite` (DATA_DIR/keywarden.db)
+    /// or the `postgres://` URL several nodes share (one trail for all of them).
+    #[arg(long, env = "KEYWARDEN_STORE", default_value = "sqlite", value_parser = parse_store)]
+    pub store: keywarden_server::StoreLocation,
     /// Start at the first record at or after this time: `YYYY-MM-DDTHH:MM:SSZ` or unix seconds.
     #[arg(long, value_parser = parse_time)]
     pub since: Option<i64>,
@@ -351,12 +355,45 @@ fn parse_pair(s: &str) -> Result<(String, String), String> {
         .ok_or_else(|| format!("{s:?} is not name=value"))
 }
 
+/// `--store`: `sqlite` or a PostgreSQL URL.
+fn parse_store(s: &str) -> Result<keywarden_server::StoreLocation, String> {
+    keywarden_server::StoreLocation::parse(s)
+}
+
+/// `--cache-ttl`: `N` seconds or `Nms` milliseconds.
+fn parse_ttl(s: &str) -> Result<std::time::Duration, String> {
+    let (digits, millis) = match s.strip_suffix("ms") {
+        Some(d) => (d, true),
+        None => (s.strip_suffix('s').unwrap_or(s), false),
+    };
+    let n: u64 = digits
+        .parse()
+        .map_err(|_| format!("{s:?} is not a duration (2, 2s or 500ms)"))?;
+    Ok(if millis {
+        std::time::Duration::from_millis(n)
+    } else {
+        std::time::Duration::from_secs(n)
+    })
+}
+
 /// `keywarden serve`.
 #[derive(Args, Debug)]
 pub struct ServeArgs {
-    /// Data directory (created 0700): database, root key, TLS files, admin credentials.
+    /// Data directory (created 0700): database, root key, TLS files, admin credentials. On a
+    /// PostgreSQL store it holds only this node's TLS files, credentials and root key.
     #[arg(long, env = "KEYWARDEN_DATA_DIR", default_value = "./keywarden-data")]
     pub data_dir: PathBuf,
+    /// Where keys, users and the audit trail live: `sqlite` (DATA_DIR/keywarden.db, one
+    /// server) or a `postgres://user@host:port/database?sslmode=...` URL shared by several
+    /// nodes (password in the URL, PGPASSWORD, or the file KEYWARDEN_STORE_PASSWORD_FILE).
+    #[arg(long, env = "KEYWARDEN_STORE", default_value = "sqlite", value_parser = parse_store)]
+    pub store: keywarden_server::StoreLocation,
+    /// The root key file (default DATA_DIR/root.key); every node of one store needs the same.
+    #[arg(long, env = "KEYWARDEN_ROOT_KEY_FILE")]
+    pub root_key_file: Option<PathBuf>,
+    /// Database connections this node opens at most (PostgreSQL store).
+    #[arg(long, default_value_t = 32, value_parser = clap::value_parser!(u32).range(2..))]
+    pub store_connections: u32,
     /// Address to listen on (port 0 picks a free port).
     #[arg(long, env = "KEYWARDEN_LISTEN", default_value = "127.0.0.1:8443")]
     pub listen: SocketAddr,
@@ -369,9 +406,11 @@ pub struct ServeArgs {
     /// Region id used in ARNs (recorded at first start).
     #[arg(long)]
     pub region: Option<String>,
-    /// Seconds a node trusts cached key state before re-reading the store.
-    #[arg(long, default_value_t = 2)]
-    pub cache_ttl: u64,
+    /// How long cached keys, aliases, credentials and policies are trusted before the store is
+    /// read again: seconds (`2`) or milliseconds (`500ms`). Default 2 s on SQLite; 500 ms on a
+    /// PostgreSQL store, where it may not exceed 1 s (the staleness bound between nodes).
+    #[arg(long, value_parser = parse_ttl)]
+    pub cache_ttl: Option<std::time::Duration>,
     /// Do not write a client profile pointing at this server.
     #[arg(long)]
     pub no_profile: bool,

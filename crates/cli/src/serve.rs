@@ -20,14 +20,25 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
 
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let tls = !args.no_tls;
+    let default_ttl = if args.store.is_shared() {
+        keywarden_server::SHARED_CACHE_TTL
+    } else {
+        KmsOptions::default().cache_ttl
+    };
     let config = ServeConfig {
         data_dir: args.data_dir.clone(),
+        store: args.store.clone(),
+        root_key_file: args.root_key_file.clone(),
+        pg: keywarden_store::postgres::PgOptions {
+            max_connections: usize::try_from(args.store_connections).unwrap_or(32),
+            ..Default::default()
+        },
         listen: args.listen,
         tls,
         tls_sans: args.tls_sans.clone(),
         region: args.region.clone(),
         kms: KmsOptions {
-            cache_ttl: std::time::Duration::from_secs(args.cache_ttl),
+            cache_ttl: args.cache_ttl.unwrap_or(default_ttl),
         },
         tls_cert: args.tls_cert.clone(),
         tls_key: args.tls_key.clone(),

@@ -11,6 +11,15 @@
 //! Existing files are reused; secrets are never printed or logged. The bootstrap access key
 //! belongs to the RAM user `admin`, created with the system policy `AdministratorAccess` (also
 //! for data dirs from before RAM users); a bootstrap key deleted through RAM is not recreated.
+//! `--root-key-file` puts the root key elsewhere than `<data-dir>/root.key`.
+//!
+//! **On a shared store** (`--store postgres://...`, [`open_shared`]) the database holds the
+//! identity (account, region, root key check value) instead of `instance.json`, and the data
+//! dir only this node's TLS material and client profile. The first node on an empty database
+//! initializes it (generating the root key unless the file exists, and writing the bootstrap
+//! admin's `credentials.json`); a node that finds it initialized joins it with an empty data
+//! dir, given the installation's root key. The database is reached before anything is written,
+//! so a start against an unreachable database leaves nothing behind.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -19,6 +28,7 @@ use keywarden_core::model::Realm;
 use keywarden_core::policy::ADMINISTRATOR_ACCESS;
 use keywarden_core::secret::SecretBytes;
 use keywarden_core::wrap::{ROOT_KEY_LEN, RootKey};
+use keywarden_store::postgres::{PgOptions, PgStore, redacted};
 use keywarden_store::sqlite::SqliteStore;
 use keywarden_store::{
     AccessKeyRecord, AttachmentRecord, InstanceRecord, KeyStore, POLICY_SYSTEM, PRINCIPAL_USER,
@@ -153,21 +163,23 @@ struct Layout {
 }
 
 impl Layout {
-    fn of(dir: &Path) -> Self {
+    fn of(dir: &Path, root_key_file: Option<&Path>) -> Self {
         Self {
             dir: dir.to_owned(),
-            root_key: dir.join("root.key"),
+            root_key: root_key_file.map_or_else(|| dir.join("root.key"), Path::to_owned),
             db: dir.join("keywarden.db"),
             instance: dir.join("instance.json"),
             credentials: dir.join("credentials.json"),
         }
     }
 
-    /// The first file of the installation that exists, if any.
+    /// The first file of the installation in the data dir that exists, if any (a root key
+    /// kept elsewhere may exist before the installation does).
     fn any_present(&self) -> Option<&Path> {
         [&self.root_key, &self.db, &self.instance, &self.credentials]
             .into_iter()
             .map(PathBuf::as_path)
+            .filter(|p| p.starts_with(&self.dir))
             .find(|p| p.exists())
     }
 
@@ -212,7 +224,18 @@ pub async fn open_with(
     opts: KmsOptions,
     init: bool,
 ) -> Result<Arc<Kms>, BootstrapError> {
-    let layout = Layout::of(data_dir);
+    open_sqlite(data_dir, None, region, opts, init).await
+}
+
+/// [`open_with`], with the root key at `root_key_file` instead of `<data-dir>/root.key`.
+pub async fn open_sqlite(
+    data_dir: &Path,
+    root_key_file: Option<&Path>,
+    region: Option<&str>,
+    opts: KmsOptions,
+    init: bool,
+) -> Result<Arc<Kms>, BootstrapError> {
+    let layout = Layout::of(data_dir, root_key_file);
     let kms = match layout.any_present() {
         None => {
             if !init && !is_empty_dir(data_dir)? {
@@ -248,10 +271,7 @@ async fn create(
     opts: KmsOptions,
 ) -> Result<Arc<Kms>, BootstrapError> {
     ensure_private_dir(&layout.dir).map_err(io_err(&layout.dir))?;
-    let fresh = SecretBytes::random(ROOT_KEY_LEN)
-        .map_err(|_| BootstrapError::Crypto("rng failure".into()))?;
-    write_new_private(&layout.root_key, fresh.expose_secret()).map_err(io_err(&layout.root_key))?;
-    let root = root_key(&layout.root_key)?;
+    let (root, _) = root_key_or_new(&layout.root_key)?;
     let inst = Instance {
         account_id: random_digits(16)?,
         region_id: region.unwrap_or("local").to_owned(),
@@ -285,6 +305,82 @@ async fn reopen(
         None => adopt(layout, &*store, &root, &inst).await?,
     };
     checked_kms(layout, store, root, &inst, region, &recorded, opts)
+}
+
+/// Opens (or, on an empty database, creates) an installation on a PostgreSQL store shared by
+/// several nodes; `data_dir` holds this node's TLS material and bootstrap credentials. See the
+/// module docs. A root key that does not match the database's check value is refused, naming
+/// both; a root key this start generated is removed again when another node won the race to
+/// initialize the database.
+pub async fn open_shared(
+    data_dir: &Path,
+    url: &str,
+    root_key_file: Option<&Path>,
+    region: Option<&str>,
+    opts: KmsOptions,
+    pg: PgOptions,
+) -> Result<Arc<Kms>, BootstrapError> {
+    let layout = Layout::of(data_dir, root_key_file);
+    let db = PathBuf::from(redacted(url));
+    let store = PgStore::connect(url, pg)
+        .await
+        .map_err(|source| BootstrapError::Database {
+            path: db.clone(),
+            source,
+        })?;
+    let store: Arc<dyn KeyStore> = Arc::new(store);
+    ensure_private_dir(&layout.dir).map_err(io_err(&layout.dir))?;
+    let recorded = match store.instance().await? {
+        Some(recorded) => {
+            layout.require(
+                &layout.root_key,
+                &db,
+                "every node of one store uses the installation's root key: copy it from the first node (mode 0600), or pass --root-key-file",
+            )?;
+            recorded
+        }
+        None => initialize_shared(&layout, &*store, region).await?,
+    };
+    let root = root_key(&layout.root_key)?;
+    if !root.matches_check_value(&recorded.root_key_check) {
+        return Err(BootstrapError::RootKeyMismatch {
+            path: layout.root_key.clone(),
+            db,
+        });
+    }
+    let inst = Instance {
+        account_id: recorded.account_id.clone(),
+        region_id: recorded.region_id.clone(),
+    };
+    let layout = Layout { db, ..layout };
+    let kms = checked_kms(&layout, store, root, &inst, region, &recorded, opts)?;
+    admin_credentials(&kms, &layout.credentials).await?;
+    Ok(kms)
+}
+
+/// Records a new installation's identity in an empty shared store, with the root key at
+/// `layout.root_key` (generated now unless the file exists). Returns the identity the store
+/// holds afterwards: another node's, if it initialized the store first (then a root key
+/// generated here is removed again, since it seals nothing).
+async fn initialize_shared(
+    layout: &Layout,
+    store: &dyn KeyStore,
+    region: Option<&str>,
+) -> Result<InstanceRecord, BootstrapError> {
+    let (root, generated) = root_key_or_new(&layout.root_key)?;
+    let inst = Instance {
+        account_id: random_digits(16)?,
+        region_id: region.unwrap_or("local").to_owned(),
+    };
+    let mine = instance_record(&inst, &root);
+    let recorded = store.init_instance(&mine).await?;
+    if recorded != mine && generated && !root.matches_check_value(&recorded.root_key_check) {
+        std::fs::remove_file(&layout.root_key).map_err(io_err(&layout.root_key))?;
+    }
+    if recorded == mine {
+        tracing::info!(root_key = %layout.root_key.display(), "initialized the shared store; give every other node a copy of this root key");
+    }
+    Ok(recorded)
 }
 
 /// The identity of a new installation (or of an adopted database) with `root`'s check value.
@@ -455,6 +551,18 @@ fn ensure_private_file(path: &Path) -> std::io::Result<()> {
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
         Err(e) => Err(e),
     }
+}
+
+/// The root key at `path`, or a new one written there (first, synced, 0600) when the file does
+/// not exist; `true` when it is new.
+fn root_key_or_new(path: &Path) -> Result<(RootKey, bool), BootstrapError> {
+    if path.exists() {
+        return Ok((root_key(path)?, false));
+    }
+    let fresh = SecretBytes::random(ROOT_KEY_LEN)
+        .map_err(|_| BootstrapError::Crypto("rng failure".into()))?;
+    write_new_private(path, fresh.expose_secret()).map_err(io_err(path))?;
+    Ok((root_key(path)?, true))
 }
 
 fn root_key(path: &Path) -> Result<RootKey, BootstrapError> {

@@ -127,6 +127,11 @@ impl<K: Eq + Hash + Clone, V> TtlCache<K, V> {
         }
     }
 
+    /// Drops every entry.
+    pub fn clear(&self) {
+        self.remove_where(|_, _| true);
+    }
+
     /// Drops every entry matching `pred`.
     pub fn remove_where(&self, pred: impl Fn(&K, &V) -> bool) {
         if let Ok(mut map) = self.map.write() {

@@ -53,6 +53,11 @@ impl KeyPolicies {
     pub fn invalidate(&self, key_id: &str) {
         self.cache.remove(key_id);
     }
+
+    /// Forgets every cached policy.
+    pub fn invalidate_all(&self) {
+        self.cache.clear();
+    }
 }
 
 /// A stored document, parsed; one that does not parse any more refuses the call.

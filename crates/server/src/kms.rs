@@ -12,7 +12,7 @@ use keywarden_core::model::{KeyRef, KeySpec, Realm};
 use keywarden_core::secret::{SecretBytes, SecretString};
 use keywarden_core::wrap::{RootKey, access_key_aad, material_aad};
 use keywarden_store::{
-    AccessKeyRecord, AliasRecord, KeyRecord, KeyStore, StoreError, VersionRecord,
+    AccessKeyRecord, AliasRecord, Change, KeyRecord, KeyStore, StoreError, VersionRecord,
 };
 
 use crate::cache::TtlCache;
@@ -405,6 +405,54 @@ impl Kms {
     /// Forgets every cached alias that names this key (after the key is destroyed).
     pub fn invalidate_aliases_of(&self, key_id: &str) {
         self.aliases.remove_where(|_, target| target == key_id);
+    }
+
+    /// Applies a change announced through a shared store (by any node, this one included):
+    /// forgets what is cached of the thing it names. A key's versions stay cached (they never
+    /// change; a destroyed key's record is gone, which stops every use of them).
+    pub fn apply(&self, change: &Change) {
+        match change {
+            Change::Key(id) => {
+                self.invalidate_key(id);
+                self.key_policies.invalidate(id);
+            }
+            Change::Alias(name) => self.invalidate_alias(name),
+            Change::AccessKey(id) => self.invalidate_credential(id),
+            Change::User(name) => self.authz.invalidate_user(name),
+            Change::Policy(_) => self.authz.invalidate_all(),
+            Change::All => self.forget_everything(),
+        }
+    }
+
+    /// Forgets every cached key, alias, credential and policy (not the versions, see
+    /// [`Kms::apply`]).
+    pub fn forget_everything(&self) {
+        self.keys.clear();
+        self.aliases.clear();
+        self.credentials.clear();
+        self.unknown_access_keys.clear();
+        self.key_policies.invalidate_all();
+        self.authz.invalidate_all();
+    }
+
+    /// On a shared store, a task that applies every announced change ([`Kms::apply`]) until it
+    /// is aborted; a subscriber that fell behind forgets everything. `None` on a store only
+    /// this process uses.
+    pub fn follow_changes(self: &Arc<Self>) -> Option<tokio::task::JoinHandle<()>> {
+        use tokio::sync::broadcast::error::RecvError;
+        let mut changes = self.store.changes()?;
+        let kms = Arc::downgrade(self);
+        Some(tokio::spawn(async move {
+            loop {
+                let change = match changes.recv().await {
+                    Ok(change) => change,
+                    Err(RecvError::Lagged(_)) => Change::All,
+                    Err(RecvError::Closed) => return,
+                };
+                let Some(kms) = kms.upgrade() else { return };
+                kms.apply(&change);
+            }
+        }))
     }
 
     /// Forgets everything cached about a destroyed key: its record, versions and aliases.

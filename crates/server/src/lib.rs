@@ -1,5 +1,6 @@
 //! The keywarden KMS server: the Alibaba Cloud KMS API (2016-01-20) over HTTPS, on an embedded
-//! SQLite store by default.
+//! SQLite store by default, or as one of several stateless nodes on a PostgreSQL store
+//! ([`StoreLocation`]).
 //!
 //! Request path: [`listener`] (connection bound) → [`tls_config`] (rustls, hot reload) →
 //! [`http`] (parse) → [`auth`] (signature, timestamp, nonce) → [`limits`] (rate limit per access
@@ -62,11 +63,52 @@ pub use kms::{Kms, KmsOptions};
 pub use limits::LimitsConfig;
 pub use scheduler::SchedulerOptions;
 
+/// Where the installation's durable state lives (`--store`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StoreLocation {
+    /// `keywarden.db` in the data dir: one server process (the default).
+    Sqlite,
+    /// A PostgreSQL database (a `postgres://` URL) that several stateless nodes share.
+    Postgres(String),
+}
+
+impl StoreLocation {
+    /// Parses `--store`: `sqlite`, or a `postgres://` / `postgresql://` URL.
+    pub fn parse(text: &str) -> Result<StoreLocation, String> {
+        if text == "sqlite" {
+            Ok(StoreLocation::Sqlite)
+        } else if keywarden_store::postgres::is_postgres_url(text) {
+            Ok(StoreLocation::Postgres(text.to_owned()))
+        } else {
+            Err("expected `sqlite` or a postgres:// URL".to_owned())
+        }
+    }
+
+    /// Whether several nodes may share it (its changes are announced between them).
+    pub fn is_shared(&self) -> bool {
+        matches!(self, StoreLocation::Postgres(_))
+    }
+}
+
+/// The longest a node may act on state another node changed, on a shared store: the cache
+/// TTL there is at most this (changes are normally announced within milliseconds; the TTL is
+/// the bound when an announcement is lost).
+pub const SHARED_STALENESS_BOUND: Duration = Duration::from_secs(1);
+
+/// The cache TTL on a shared store unless `--cache-ttl` says otherwise.
+pub const SHARED_CACHE_TTL: Duration = Duration::from_millis(500);
+
 /// What `keywarden serve` was asked to do.
 #[derive(Debug, Clone)]
 pub struct ServeConfig {
     /// The data dir.
     pub data_dir: PathBuf,
+    /// Where the durable state lives.
+    pub store: StoreLocation,
+    /// The root key file (`--root-key-file`); `None`: `<data-dir>/root.key`.
+    pub root_key_file: Option<PathBuf>,
+    /// Connections to a PostgreSQL store.
+    pub pg: keywarden_store::postgres::PgOptions,
     /// Address to listen on.
     pub listen: SocketAddr,
     /// Serve HTTPS with the generated certificates (else plain HTTP).
@@ -98,6 +140,9 @@ impl ServeConfig {
     pub fn new(data_dir: PathBuf) -> Self {
         Self {
             data_dir,
+            store: StoreLocation::Sqlite,
+            root_key_file: None,
+            pg: keywarden_store::postgres::PgOptions::default(),
             listen: SocketAddr::from(([127, 0, 0, 1], 8443)),
             tls: true,
             tls_sans: Vec::new(),
@@ -172,13 +217,37 @@ pub enum ServeError {
 
 /// Opens the data dir and prepares TLS (first start creates everything).
 pub async fn prepare(config: ServeConfig) -> Result<Prepared, ServeError> {
-    let kms = bootstrap::open_with(
-        &config.data_dir,
-        config.region.as_deref(),
-        config.kms,
-        config.init,
-    )
-    .await?;
+    let region = config.region.as_deref();
+    let root_key_file = config.root_key_file.as_deref();
+    let kms = match &config.store {
+        StoreLocation::Sqlite => {
+            bootstrap::open_sqlite(
+                &config.data_dir,
+                root_key_file,
+                region,
+                config.kms,
+                config.init,
+            )
+            .await?
+        }
+        StoreLocation::Postgres(url) => {
+            if config.kms.cache_ttl > SHARED_STALENESS_BOUND {
+                return Err(ServeError::Config(format!(
+                    "--cache-ttl {:?} exceeds {SHARED_STALENESS_BOUND:?}: on a shared store the cache TTL bounds how long a node may act on another node's stale state",
+                    config.kms.cache_ttl
+                )));
+            }
+            bootstrap::open_shared(
+                &config.data_dir,
+                url,
+                root_key_file,
+                region,
+                config.kms,
+                config.pg,
+            )
+            .await?
+        }
+    };
     kms.authz.set_secure_transport(config.tls);
     let (tls, tls_files) = prepare_tls(&config)?;
     Ok(Prepared {
@@ -253,6 +322,7 @@ pub async fn serve_until(
         .await
         .map_err(BootstrapError::from)?;
     let guards = Guards::new(Some(sink), &prepared.config.limits);
+    let follower = prepared.kms.follow_changes();
     let scheduler = scheduler::spawn(Arc::clone(&prepared.kms), prepared.scheduler);
     let retention = prepared
         .config
@@ -260,6 +330,9 @@ pub async fn serve_until(
         .map(|days| audit_retention::spawn(Arc::clone(&prepared.kms.store), days));
     let served = listen(&prepared, guards.clone(), on_listening, shutdown).await;
     scheduler.abort();
+    if let Some(follower) = follower {
+        follower.abort();
+    }
     if let Some(retention) = retention {
         retention.abort();
     }

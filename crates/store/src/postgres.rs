@@ -49,12 +49,13 @@ use keywarden_core::model::AccessKeyStatus;
 use tokio::sync::broadcast;
 
 pub use self::connect::{is_postgres_url, redacted};
-use self::error::{PgResultExt, pool_failed};
 pub use self::error::PgStoreError;
+use self::error::{PgResultExt, pool_failed};
+pub use self::listen::APPLICATION_NAME as LISTENER_APPLICATION_NAME;
 use crate::{
-    AccessKeyRecord, AliasRecord, AttachmentRecord, AuditHead, AuditPruned, AuditRecord, Change,
-    ChainedRecord, InstanceRecord, KeyFilter, KeyPolicyRecord, KeyRecord, KeyStore, KeyTag, Page,
-    Paged, PolicyRecord, PolicyVersionRecord, StoreError, StoreResult, TagCursor, TagQuery,
+    AccessKeyRecord, AliasRecord, AttachmentRecord, AuditHead, AuditPruned, AuditRecord,
+    ChainedRecord, Change, InstanceRecord, KeyFilter, KeyPolicyRecord, KeyRecord, KeyStore, KeyTag,
+    Page, Paged, PolicyRecord, PolicyVersionRecord, StoreError, StoreResult, TagCursor, TagQuery,
     TagRecord, UserRecord, VersionOptions, VersionRecord,
 };
 
@@ -94,14 +95,15 @@ pub struct PgStore {
     nonce_pool: Pool,
     url: String,
     changes: broadcast::Sender<Change>,
-    listener: tokio::task::JoinHandle<()>,
-    janitor: tokio::task::JoinHandle<()>,
+    /// The listening connection and the nonce janitor (none for a reader).
+    tasks: Vec<tokio::task::JoinHandle<()>>,
 }
 
 impl Drop for PgStore {
     fn drop(&mut self) {
-        self.listener.abort();
-        self.janitor.abort();
+        for task in &self.tasks {
+            task.abort();
+        }
     }
 }
 
@@ -122,6 +124,20 @@ impl PgStore {
     /// leaving anything behind, when the database is unreachable, refuses the credentials, or
     /// belongs to a newer keywarden.
     pub async fn connect(url: &str, options: PgOptions) -> StoreResult<PgStore> {
+        PgStore::open(url, options, true).await
+    }
+
+    /// Opens an existing store for reading (`keywarden audit`): no migration (a schema of
+    /// another version is refused), no listening connection, no nonce janitor.
+    pub async fn connect_reader(url: &str) -> StoreResult<PgStore> {
+        let options = PgOptions {
+            max_connections: 2,
+            ..PgOptions::default()
+        };
+        PgStore::open(url, options, false).await
+    }
+
+    async fn open(url: &str, options: PgOptions, serve: bool) -> StoreResult<PgStore> {
         let mut target = connect::target(url)?;
         target
             .config
@@ -145,18 +161,27 @@ impl PgStore {
             options,
         )?;
         let mut client = pool.get().await.map_err(pool_failed)?;
-        schema::migrate(&mut client).await?;
+        if serve {
+            schema::migrate(&mut client).await?;
+        } else {
+            schema::require_current(&client).await?;
+        }
         drop(client);
         let (changes, _) = broadcast::channel(CHANGES_BUFFERED);
-        let listener = tokio::spawn(listen::run(target, changes.clone()));
-        let janitor = tokio::spawn(nonces::janitor(pool.clone()));
+        let tasks = if serve {
+            vec![
+                tokio::spawn(listen::run(target, changes.clone())),
+                tokio::spawn(nonces::janitor(nonce_pool.clone())),
+            ]
+        } else {
+            Vec::new()
+        };
         Ok(PgStore {
             pool,
             nonce_pool,
             url: redacted(url),
             changes,
-            listener,
-            janitor,
+            tasks,
         })
     }
 
@@ -561,10 +586,7 @@ impl KeyStore for PgStore {
     async fn attach_policy(&self, attachment: &AttachmentRecord) -> StoreResult<()> {
         write_tx!(self, |tx| async {
             policies::attach(&tx, attachment).await?;
-            Ok::<_, StoreError>((
-                (),
-                vec![Change::User(attachment.principal_name.clone())],
-            ))
+            Ok::<_, StoreError>(((), vec![Change::User(attachment.principal_name.clone())]))
         })
     }
 
@@ -576,8 +598,14 @@ impl KeyStore for PgStore {
         policy_name: &str,
     ) -> StoreResult<()> {
         write_tx!(self, |tx| async {
-            policies::detach(&tx, principal_type, principal_name, policy_type, policy_name)
-                .await?;
+            policies::detach(
+                &tx,
+                principal_type,
+                principal_name,
+                policy_type,
+                policy_name,
+            )
+            .await?;
             Ok::<_, StoreError>(((), vec![Change::User(principal_name.to_owned())]))
         })
     }

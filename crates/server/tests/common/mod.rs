@@ -43,6 +43,11 @@ impl Node {
     pub async fn open_with_ttl(dir: &Path, now: i64, cache_ttl: Duration) -> Node {
         let store: Arc<dyn KeyStore> =
             Arc::new(SqliteStore::open(&dir.join("keywarden.db")).await.unwrap());
+        Node::on_store(store, now, cache_ttl).await
+    }
+
+    /// A node on `store` (another backend, or a store shared with other nodes).
+    pub async fn on_store(store: Arc<dyn KeyStore>, now: i64, cache_ttl: Duration) -> Node {
         let clock = Arc::new(ManualClock::new(now));
         let kms = Kms::new(
             store,

@@ -14,22 +14,36 @@ pub(super) async fn put(tx: &Transaction<'_>, key: &AccessKeyRecord) -> StoreRes
 }
 
 #[allow(unused_variables)]
-pub(super) async fn get(c: &impl GenericClient, access_key_id: &str) -> StoreResult<Option<AccessKeyRecord>> {
+pub(super) async fn get(
+    c: &impl GenericClient,
+    access_key_id: &str,
+) -> StoreResult<Option<AccessKeyRecord>> {
     Err(pending())
 }
 
 #[allow(unused_variables)]
-pub(super) async fn create(tx: &Transaction<'_>, key: &AccessKeyRecord, max_per_user: i64) -> StoreResult<()> {
+pub(super) async fn create(
+    tx: &Transaction<'_>,
+    key: &AccessKeyRecord,
+    max_per_user: i64,
+) -> StoreResult<()> {
     Err(pending())
 }
 
 #[allow(unused_variables)]
-pub(super) async fn list_by_user(c: &impl GenericClient, user_name: &str) -> StoreResult<Vec<AccessKeyRecord>> {
+pub(super) async fn list_by_user(
+    c: &impl GenericClient,
+    user_name: &str,
+) -> StoreResult<Vec<AccessKeyRecord>> {
     Err(pending())
 }
 
 #[allow(unused_variables)]
-pub(super) async fn set_status(tx: &Transaction<'_>, access_key_id: &str, status: AccessKeyStatus) -> StoreResult<()> {
+pub(super) async fn set_status(
+    tx: &Transaction<'_>,
+    access_key_id: &str,
+    status: AccessKeyStatus,
+) -> StoreResult<()> {
     Err(pending())
 }
 
@@ -37,4 +51,3 @@ pub(super) async fn set_status(tx: &Transaction<'_>, access_key_id: &str, status
 pub(super) async fn delete(tx: &Transaction<'_>, access_key_id: &str) -> StoreResult<()> {
     Err(pending())
 }
-

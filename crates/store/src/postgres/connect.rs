@@ -109,7 +109,8 @@ pub(super) fn target(url: &str) -> Result<Target, PgStoreError> {
     }
     let client = match tls {
         Tls::VerifyFull => {
-            let path = root_cert.ok_or_else(|| bad("sslmode=verify-full needs sslrootcert".into()))?;
+            let path =
+                root_cert.ok_or_else(|| bad("sslmode=verify-full needs sslrootcert".into()))?;
             verified_client(&path).map_err(bad)?
         }
         _ => unverified_client(),
@@ -239,7 +240,10 @@ mod tests {
         for refused in ["allow", "verify-ca", "nonsense"] {
             let url = format!("postgres://kw:pw@h/kw?sslmode={refused}");
             let err = target(&url).err().unwrap().to_string();
-            assert!(err.contains("not supported") && !err.contains("pw@"), "{err}");
+            assert!(
+                err.contains("not supported") && !err.contains("pw@"),
+                "{err}"
+            );
         }
         let err = target("postgres://kw@h/kw?sslmode=verify-full")
             .err()

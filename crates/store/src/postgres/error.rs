@@ -27,6 +27,19 @@ pub enum PgStoreError {
         /// The newest schema version this build knows.
         known: i64,
     },
+    /// A reader found a database that no keywarden server has initialized.
+    #[error("the database holds no keywarden store (no server has started on it)")]
+    NotInitialized,
+    /// A reader found a schema of another version (it never migrates).
+    #[error(
+        "database schema version {found} differs from this build's ({known}): use the keywarden version of the servers"
+    )]
+    SchemaMismatch {
+        /// The schema version recorded in the database.
+        found: i64,
+        /// This build's schema version.
+        known: i64,
+    },
     /// `create_key` was given a first version that names another key.
     #[error("first version {version_id} belongs to key {version_key_id}, not to {key_id}")]
     VersionOfOtherKey {

@@ -14,12 +14,17 @@ pub(super) async fn put(tx: &Transaction<'_>, policy: &KeyPolicyRecord) -> Store
 }
 
 #[allow(unused_variables)]
-pub(super) async fn get(c: &impl GenericClient, key_id: &str) -> StoreResult<Option<KeyPolicyRecord>> {
+pub(super) async fn get(
+    c: &impl GenericClient,
+    key_id: &str,
+) -> StoreResult<Option<KeyPolicyRecord>> {
     Err(pending())
 }
 
 #[allow(unused_variables)]
-pub(super) async fn get_many(c: &impl GenericClient, key_ids: &[String]) -> StoreResult<Vec<KeyPolicyRecord>> {
+pub(super) async fn get_many(
+    c: &impl GenericClient,
+    key_ids: &[String],
+) -> StoreResult<Vec<KeyPolicyRecord>> {
     Err(pending())
 }
-

@@ -9,7 +9,11 @@ use crate::*;
 use keywarden_core::model::AccessKeyStatus;
 
 #[allow(unused_variables)]
-pub(super) async fn create(tx: &Transaction<'_>, key: &KeyRecord, first: &VersionRecord) -> StoreResult<()> {
+pub(super) async fn create(
+    tx: &Transaction<'_>,
+    key: &KeyRecord,
+    first: &VersionRecord,
+) -> StoreResult<()> {
     Err(pending())
 }
 
@@ -19,7 +23,11 @@ pub(super) async fn get(c: &impl GenericClient, key_id: &str) -> StoreResult<Opt
 }
 
 #[allow(unused_variables)]
-pub(super) async fn list(c: &impl GenericClient, filter: &KeyFilter, page: Page) -> StoreResult<Paged<KeyRecord>> {
+pub(super) async fn list(
+    c: &impl GenericClient,
+    filter: &KeyFilter,
+    page: Page,
+) -> StoreResult<Paged<KeyRecord>> {
     Err(pending())
 }
 
@@ -27,4 +35,3 @@ pub(super) async fn list(c: &impl GenericClient, filter: &KeyFilter, page: Page)
 pub(super) async fn update(tx: &Transaction<'_>, key: &KeyRecord) -> StoreResult<()> {
     Err(pending())
 }
-

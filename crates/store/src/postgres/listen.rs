@@ -23,8 +23,13 @@ const HEARTBEAT_TIMEOUT: Duration = Duration::from_secs(2);
 /// The wait between attempts to reconnect.
 const RETRY: Duration = Duration::from_millis(250);
 
+/// The `application_name` of the listening connection (what an operator sees in
+/// `pg_stat_activity`).
+pub const APPLICATION_NAME: &str = "keywarden-listen";
+
 /// Listens for as long as the store lives (the task is aborted when it is dropped).
-pub(super) async fn run(target: Target, changes: broadcast::Sender<Change>) {
+pub(super) async fn run(mut target: Target, changes: broadcast::Sender<Change>) {
+    target.config.application_name(APPLICATION_NAME);
     loop {
         if let Err(why) = session(&target, &changes).await {
             tracing::warn!(error = %why, "lost the store's change notifications; reconnecting");

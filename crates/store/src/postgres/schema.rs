@@ -245,3 +245,26 @@ pub(super) async fn migrate(client: &mut Client) -> StoreResult<()> {
     }
     tx.commit().await.db()
 }
+
+/// Refuses unless the database is at exactly [`CURRENT_VERSION`] (a reader never migrates).
+pub(super) async fn require_current(client: &Client) -> StoreResult<()> {
+    let found: i64 = client
+        .query_opt("SELECT version FROM keywarden_schema WHERE id = 1", &[])
+        .await
+        .map_err(|e| match e.code() {
+            Some(code) if *code == tokio_postgres::error::SqlState::UNDEFINED_TABLE => {
+                PgStoreError::NotInitialized.into()
+            }
+            _ => super::error::classify(e),
+        })?
+        .map_or(0, |row| row.get(0));
+    match found {
+        0 => Err(PgStoreError::NotInitialized.into()),
+        v if v == CURRENT_VERSION => Ok(()),
+        found => Err(PgStoreError::SchemaMismatch {
+            found,
+            known: CURRENT_VERSION,
+        }
+        .into()),
+    }
+}

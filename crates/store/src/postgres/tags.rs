@@ -14,7 +14,11 @@ pub(super) async fn put(tx: &Transaction<'_>, key_id: &str, tags: &[TagRecord]) 
 }
 
 #[allow(unused_variables)]
-pub(super) async fn delete(tx: &Transaction<'_>, key_id: &str, tag_keys: &[String]) -> StoreResult<()> {
+pub(super) async fn delete(
+    tx: &Transaction<'_>,
+    key_id: &str,
+    tag_keys: &[String],
+) -> StoreResult<()> {
     Err(pending())
 }
 
@@ -24,7 +28,11 @@ pub(super) async fn list(c: &impl GenericClient, key_id: &str) -> StoreResult<Ve
 }
 
 #[allow(unused_variables)]
-pub(super) async fn list_resources(c: &impl GenericClient, query: &TagQuery, after: Option<&TagCursor>, limit: i64) -> StoreResult<Vec<KeyTag>> {
+pub(super) async fn list_resources(
+    c: &impl GenericClient,
+    query: &TagQuery,
+    after: Option<&TagCursor>,
+    limit: i64,
+) -> StoreResult<Vec<KeyTag>> {
     Err(pending())
 }
-

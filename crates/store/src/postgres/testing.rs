@@ -80,7 +80,9 @@ impl Drop for TestDatabase {
 
 /// `url` naming database `name` instead of its own.
 fn with_database(url: &str, name: &str) -> String {
-    let (base, query) = url.split_once('?').map_or((url, None), |(b, q)| (b, Some(q)));
+    let (base, query) = url
+        .split_once('?')
+        .map_or((url, None), |(b, q)| (b, Some(q)));
     let host_end = base
         .find("://")
         .map(|i| i + 3)
@@ -134,7 +136,10 @@ mod tests {
     #[test]
     fn database_is_replaced_in_urls() {
         assert_eq!(
-            with_database("postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable", "x"),
+            with_database(
+                "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable",
+                "x"
+            ),
             "postgres://postgres@127.0.0.1:5432/x?sslmode=disable"
         );
         assert_eq!(with_database("postgres://h", "x"), "postgres://h/x");

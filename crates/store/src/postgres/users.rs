@@ -14,18 +14,29 @@ pub(super) async fn create(tx: &Transaction<'_>, user: &UserRecord) -> StoreResu
 }
 
 #[allow(unused_variables)]
-pub(super) async fn get(c: &impl GenericClient, user_name: &str) -> StoreResult<Option<UserRecord>> {
+pub(super) async fn get(
+    c: &impl GenericClient,
+    user_name: &str,
+) -> StoreResult<Option<UserRecord>> {
     Err(pending())
 }
 
 #[allow(unused_variables)]
-pub(super) async fn list(c: &impl GenericClient, after: Option<&str>, limit: i64) -> StoreResult<Vec<UserRecord>> {
+pub(super) async fn list(
+    c: &impl GenericClient,
+    after: Option<&str>,
+    limit: i64,
+) -> StoreResult<Vec<UserRecord>> {
     Err(pending())
 }
 
 #[allow(unused_variables)]
 /// Returns the ids of the access keys moved to the new name (empty without a rename).
-pub(super) async fn update(tx: &Transaction<'_>, user_name: &str, user: &UserRecord) -> StoreResult<Vec<String>> {
+pub(super) async fn update(
+    tx: &Transaction<'_>,
+    user_name: &str,
+    user: &UserRecord,
+) -> StoreResult<Vec<String>> {
     Err(pending())
 }
 
@@ -33,4 +44,3 @@ pub(super) async fn update(tx: &Transaction<'_>, user_name: &str, user: &UserRec
 pub(super) async fn delete(tx: &Transaction<'_>, user_name: &str) -> StoreResult<()> {
     Err(pending())
 }
-

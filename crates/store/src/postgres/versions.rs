@@ -14,12 +14,18 @@ pub(super) async fn insert(tx: &Transaction<'_>, version: &VersionRecord) -> Sto
 }
 
 #[allow(unused_variables)]
-pub(super) async fn get(c: &impl GenericClient, version_id: &str) -> StoreResult<Option<VersionRecord>> {
+pub(super) async fn get(
+    c: &impl GenericClient,
+    version_id: &str,
+) -> StoreResult<Option<VersionRecord>> {
     Err(pending())
 }
 
 #[allow(unused_variables)]
-pub(super) async fn list(c: &impl GenericClient, key_id: &str, page: Page) -> StoreResult<Paged<VersionRecord>> {
+pub(super) async fn list(
+    c: &impl GenericClient,
+    key_id: &str,
+    page: Page,
+) -> StoreResult<Paged<VersionRecord>> {
     Err(pending())
 }
-
