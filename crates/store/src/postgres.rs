@@ -26,6 +26,7 @@ mod instance;
 mod listen;
 mod nonces;
 mod schema;
+mod sql;
 #[cfg(any(test, feature = "conformance"))]
 pub mod testing;
 
