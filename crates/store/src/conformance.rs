@@ -27,7 +27,8 @@ mod wire_values;
 
 pub use self::audit::{
     audit_append_list_and_head, audit_prune_keeps_a_verifiable_rest,
-    concurrent_audit_appends_form_one_chain, large_audit_batches_round_trip, sample_audit_record,
+    audit_strings_round_trip_whatever_they_hold, concurrent_audit_appends_form_one_chain,
+    large_audit_batches_round_trip, sample_audit_record,
 };
 pub use self::identity::{
     access_keys_by_user, attachments_lifecycle, instance_is_recorded_once, policies_and_versions,
@@ -112,6 +113,7 @@ where
     check!(audit_append_list_and_head(s => &*s));
     check!(large_audit_batches_round_trip(s => &*s));
     check!(audit_prune_keeps_a_verifiable_rest(s => &*s));
+    check!(audit_strings_round_trip_whatever_they_hold(s => &*s));
     check!(concurrent_updates_have_one_winner(s => s));
     check!(concurrent_creates_all_land(s => s));
     check!(concurrent_destroys_have_one_winner(s => s));

@@ -58,6 +58,7 @@ each_check!(
     audit_append_list_and_head,
     large_audit_batches_round_trip,
     audit_prune_keeps_a_verifiable_rest,
+    audit_strings_round_trip_whatever_they_hold,
 );
 
 /// The checks that race tasks on one store, each on a database of its own.

@@ -76,6 +76,7 @@ each_check!(
     attachments_lifecycle,
     audit_append_list_and_head,
     large_audit_batches_round_trip,
+    audit_strings_round_trip_whatever_they_hold,
     key_policies_lifecycle,
 );
 
