@@ -36,7 +36,7 @@ fn node(home: &Path, name: &str, db: &TestDatabase, ttl: Duration) -> Served {
             config.store = StoreLocation::Postgres(url);
             config.kms.cache_ttl = ttl;
             config.pg = PgOptions {
-                max_connections: 8,
+                max_connections: 4,
                 ..PgOptions::default()
             };
         },
@@ -47,13 +47,24 @@ fn node(home: &Path, name: &str, db: &TestDatabase, ttl: Duration) -> Served {
 /// Three nodes: `a` initialized the store; `b` and `c` joined with a copy of its root key and
 /// of the bootstrap credentials (so every node can be called as the admin).
 struct Cluster {
-    _home: tempfile::TempDir,
-    db: TestDatabase,
+    // Fields drop in this order: the nodes stop before their database and data dirs go, and
+    // the next test's cluster starts after that.
     nodes: Vec<Served>,
+    db: TestDatabase,
+    _home: tempfile::TempDir,
+    _turn: std::sync::MutexGuard<'static, ()>,
 }
+
+/// One cluster at a time: three nodes' connections are a good share of the server's
+/// `max_connections` (100 by default), and the bound is measured on a machine not running
+/// two other clusters.
+static TURN: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 impl Cluster {
     fn start(ttl: Duration) -> Cluster {
+        let turn = TURN
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let home = tempfile::tempdir().unwrap();
         let db = test_database();
         let a = node(home.path(), "a", &db, ttl);
@@ -67,9 +78,10 @@ impl Cluster {
             nodes.push(node(home.path(), name, &db, ttl));
         }
         Cluster {
-            _home: home,
-            db,
             nodes,
+            db,
+            _home: home,
+            _turn: turn,
         }
     }
 
@@ -136,6 +148,14 @@ fn refused_after(
     }
 }
 
+/// A change reached the other node well within the bound. Its cache TTL is the whole bound,
+/// so without the change notification the refusal would come only as the entry expires
+/// (about a second after the probe that cached it, just before the change).
+fn assert_prompt(took: Duration, what: &str) {
+    eprintln!("{what}: refused after {took:?}");
+    assert!(took < BOUND / 2, "{what} after {took:?}");
+}
+
 #[test]
 fn any_node_serves_what_another_created() {
     let cluster = Cluster::start(BOUND);
@@ -200,7 +220,7 @@ fn key_changes_on_one_node_are_refused_by_another_within_the_bound() {
         ("Encrypt", &[("KeyId", &disabled), ("Plaintext", "aGk=")]),
         "Rejected.Disabled",
     );
-    assert!(took < BOUND, "DisableKey reached node c after {took:?}");
+    assert_prompt(took, "DisableKey reached node c");
 
     ok(
         cluster.a(),
@@ -213,10 +233,7 @@ fn key_changes_on_one_node_are_refused_by_another_within_the_bound() {
         ("Encrypt", &[("KeyId", &doomed), ("Plaintext", "aGk=")]),
         "Rejected.PendingDeletion",
     );
-    assert!(
-        took < BOUND,
-        "ScheduleKeyDeletion reached node c after {took:?}"
-    );
+    assert_prompt(took, "ScheduleKeyDeletion reached node c");
 }
 
 #[test]
@@ -276,7 +293,7 @@ fn identity_changes_on_one_node_are_refused_by_another_within_the_bound() {
         ],
     );
     let took = refused_after(cluster.c(), &users[0], probe, "Forbidden.NoPermission");
-    assert!(took < BOUND, "the detach reached node c after {took:?}");
+    assert_prompt(took, "the detach reached node c");
 
     ram(
         "UpdateAccessKey",
@@ -287,17 +304,14 @@ fn identity_changes_on_one_node_are_refused_by_another_within_the_bound() {
         ],
     );
     let took = refused_after(cluster.c(), &users[1], probe, "Forbidden.AccessKey");
-    assert!(
-        took < BOUND,
-        "the deactivation reached node c after {took:?}"
-    );
+    assert_prompt(took, "the deactivation reached node c");
 
     ram(
         "DeleteAccessKey",
         &[("UserName", "deleted"), ("UserAccessKeyId", &users[2].0)],
     );
     let took = refused_after(cluster.c(), &users[2], probe, "InvalidAccessKeyId.NotFound");
-    assert!(took < BOUND, "the deletion reached node c after {took:?}");
+    assert_prompt(took, "the deletion reached node c");
 }
 
 #[test]
@@ -341,7 +355,12 @@ fn every_call_of_every_node_is_in_one_chain() {
             request_ids.push(text(&ok(node, "ListKeys", &[]), "RequestId"));
         }
     }
-    let Cluster { db, nodes, _home } = cluster;
+    let Cluster {
+        nodes,
+        db,
+        _home,
+        _turn,
+    } = cluster;
     for node in nodes {
         node.stop().unwrap();
     }

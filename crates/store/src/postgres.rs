@@ -42,6 +42,7 @@ mod users;
 mod versions;
 
 use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -96,6 +97,8 @@ pub struct PgStore {
     nonce_pool: Pool,
     url: String,
     changes: broadcast::Sender<Change>,
+    /// The latest time callers of `remember_nonce` gave (the janitor prunes by it).
+    nonce_clock: Arc<nonces::Clock>,
     /// The listening connection and the nonce janitor (none for a reader).
     tasks: Vec<tokio::task::JoinHandle<()>>,
 }
@@ -169,10 +172,14 @@ impl PgStore {
         }
         drop(client);
         let (changes, _) = broadcast::channel(CHANGES_BUFFERED);
+        let nonce_clock = Arc::new(nonces::Clock::default());
         let tasks = if serve {
             vec![
                 tokio::spawn(listen::run(target, changes.clone())),
-                tokio::spawn(nonces::janitor(nonce_pool.clone())),
+                tokio::spawn(nonces::janitor(
+                    nonce_pool.clone(),
+                    Arc::clone(&nonce_clock),
+                )),
             ]
         } else {
             Vec::new()
@@ -183,6 +190,7 @@ impl PgStore {
             url: redacted(url),
             changes,
             tasks,
+            nonce_clock,
         })
     }
 
@@ -629,6 +637,7 @@ impl KeyStore for PgStore {
         expires_at: i64,
         now: i64,
     ) -> StoreResult<bool> {
+        self.nonce_clock.saw(now);
         let conn = self.nonce_pool.get().await.map_err(pool_failed)?;
         nonces::remember(&conn, digest, expires_at, now).await
     }
@@ -675,9 +684,4 @@ impl KeyStore for PgStore {
     fn changes(&self) -> Option<broadcast::Receiver<Change>> {
         Some(self.changes.subscribe())
     }
-}
-
-/// PLACEHOLDER while the modules are written.
-pub(super) fn pending() -> StoreError {
-    StoreError::Backend("not yet implemented".into())
 }

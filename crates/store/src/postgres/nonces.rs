@@ -9,8 +9,12 @@
 //! makes it return no row, which is the replay. Those connections run with `synchronous_commit` off
 //! (a nonce is not an acknowledged write: a database crash can forget the last few hundred
 //! milliseconds of nonces, never a key). [`janitor`] deletes expired rows every
-//! [`PRUNE_EVERY`], well inside `conformance::NONCE_FORGET_WITHIN`.
+//! [`PRUNE_EVERY`], by the time the callers of [`remember`] gave (not this machine's clock),
+//! less [`PRUNE_MARGIN`] for nodes whose clocks run behind: within
+//! `conformance::NONCE_FORGET_WITHIN` after expiry.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
 
 use deadpool_postgres::{GenericClient, Pool};
@@ -20,6 +24,23 @@ use crate::{NonceDigest, StoreResult};
 
 /// How often expired nonces are deleted.
 const PRUNE_EVERY: Duration = Duration::from_secs(60);
+
+/// Seconds an expired nonce is kept beyond its expiry, for nodes whose clocks are behind.
+const PRUNE_MARGIN: i64 = 60;
+
+/// The latest time any caller of [`remember`] on this node gave (Unix seconds; 0: none yet).
+#[derive(Debug, Default)]
+pub(super) struct Clock(AtomicI64);
+
+impl Clock {
+    pub(super) fn saw(&self, now: i64) {
+        self.0.fetch_max(now, Ordering::Relaxed);
+    }
+
+    fn latest(&self) -> Option<i64> {
+        Some(self.0.load(Ordering::Relaxed)).filter(|t| *t > 0)
+    }
+}
 
 /// Rows deleted per statement (so that one prune never holds many row locks for long).
 const PRUNE_BATCH: i64 = 10_000;
@@ -66,12 +87,15 @@ pub(super) async fn prune(c: &impl GenericClient, now: i64) -> StoreResult<u64> 
 
 /// Prunes every [`PRUNE_EVERY`] for as long as the store lives; a failure waits for the next
 /// round (several nodes pruning at once only delete the same rows).
-pub(super) async fn janitor(pool: Pool) {
+pub(super) async fn janitor(pool: Pool, clock: Arc<Clock>) {
     let mut tick = tokio::time::interval(PRUNE_EVERY);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tick.tick().await;
-        let now = keywarden_core::dates::now_unix();
+        let Some(now) = clock.latest() else {
+            continue;
+        };
+        let now = now.saturating_sub(PRUNE_MARGIN);
         let Ok(conn) = pool.get().await else {
             continue;
         };
