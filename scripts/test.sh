@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
 # The whole test suite: Rust unit, property, conformance and end-to-end tests, then the official
-# Alibaba Python SDKs against a real `keywarden serve`. Installs what it needs (the pinned venv).
+# Alibaba Python SDKs against a real `keywarden serve`. Installs what it needs (the pinned venv),
+# and needs a PostgreSQL server (scripts/ensure-postgres.sh) for the store conformance suite on
+# PostgreSQL and the multi-node tests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 scripts/setup-python.sh
+scripts/ensure-postgres.sh
 cargo build --workspace --locked
 cargo test --workspace --locked
 KEYWARDEN_BIN="$PWD/target/debug/keywarden" .venv/bin/python -m pytest tests/compat -q -p no:cacheprovider

@@ -133,7 +133,9 @@ mod tests {
         loop {
             let text = String::from_utf8(got.lock().unwrap().clone()).unwrap();
             if text.contains("log lines dropped") {
-                assert!(text.starts_with("line 0\n"), "{}", &text[..40]);
+                // The first queued line is written (the note of the drops may come before it,
+                // when the writer thread starts after the queue filled up).
+                assert!(text.contains("line 0\n"), "{}", &text[..80]);
                 break;
             }
             assert!(std::time::Instant::now() < deadline, "no drop report");
