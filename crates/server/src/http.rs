@@ -222,6 +222,12 @@ fn log(ex: &Exchange, started: Instant) {
         Err(ApiError::Internal(detail)) => {
             tracing::error!(request_id = ex.request_id, action, error = %detail, "internal failure");
         }
+        // The audit writer reports an unwritable trail itself, once when it starts and once
+        // when it ends (with the number of calls refused): one line per refused call would
+        // flood the log during an outage.
+        Err(ApiError::ServiceUnavailable(why @ crate::error::Unavailable::AuditTrail)) => {
+            tracing::debug!(request_id = ex.request_id, action, reason = ?why, "service unavailable");
+        }
         Err(ApiError::ServiceUnavailable(why)) => {
             tracing::warn!(request_id = ex.request_id, action, reason = ?why, "service unavailable");
         }
