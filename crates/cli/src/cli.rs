@@ -187,6 +187,9 @@ pub enum BenchAction {
     /// DescribeKey of the key.
     #[value(name = "DescribeKey")]
     DescribeKey,
+    /// CreateKey (a durable write per call: a key row and its first version).
+    #[value(name = "CreateKey")]
+    CreateKey,
 }
 
 /// The signature scheme `bench kms` signs with.

@@ -65,6 +65,7 @@ fn action_name(a: BenchAction) -> &'static str {
         BenchAction::Decrypt => "Decrypt",
         BenchAction::Encrypt => "Encrypt",
         BenchAction::DescribeKey => "DescribeKey",
+        BenchAction::CreateKey => "CreateKey",
     }
 }
 
@@ -92,6 +93,7 @@ fn setup(client: &KmsClient, args: &BenchKmsArgs) -> anyhow::Result<Vec<(String,
     let b64 = base64::engine::general_purpose::STANDARD;
     Ok(match args.action {
         BenchAction::GenerateDataKey | BenchAction::DescribeKey => vec![pair("KeyId", key_id)],
+        BenchAction::CreateKey => Vec::new(),
         BenchAction::Encrypt => {
             // 768 random bytes are 1024 base64 characters: 1 KiB of plaintext text.
             let mut bytes = vec![0u8; PLAINTEXT_BYTES / 4 * 3];
