@@ -13,6 +13,11 @@
 //! backend reads it directly ([`sqlite_last_versions`], `PgStore::policy_last_versions`) and
 //! the caller passes it to [`Inventory::read`]; it is part of the policies' checksum.
 //!
+//! [`sqlite_to_postgres`] is the whole migration: it copies into an empty PostgreSQL store
+//! (`PgStore::import`, one transaction) and verifies the copy; against a store that already
+//! holds exactly the source's data it writes nothing and says so; against any other data it
+//! refuses, naming the kinds that differ, and writes nothing.
+//!
 //! Not copied: the signature nonce window (replay protection for requests of the last minutes,
 //! which nobody can replay to the new store once the old one is stopped).
 
@@ -20,11 +25,12 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::path::Path;
 
+use crate::postgres::PgStore;
+use crate::sqlite::SqliteStore;
 use crate::{
     AccessKeyRecord, AliasRecord, AttachmentRecord, AuditHead, ChainedRecord, InstanceRecord,
-    KeyFilter, KeyPolicyRecord, KeyRecord, KeyStore, KeyTag, PRINCIPAL_USER, Page,
-    PolicyRecord, PolicyVersionRecord, StoreError, StoreResult, TagCursor, TagQuery, UserRecord,
-    VersionRecord,
+    KeyFilter, KeyPolicyRecord, KeyRecord, KeyStore, KeyTag, PRINCIPAL_USER, Page, PolicyRecord,
+    PolicyVersionRecord, StoreError, StoreResult, TagCursor, TagQuery, UserRecord, VersionRecord,
 };
 
 /// Rows read per page.
@@ -427,7 +433,9 @@ impl Checksum {
     fn new() -> StoreResult<Self> {
         let hash = sha256();
         if hash.algorithm() != rustls::crypto::hash::HashAlgorithm::SHA256 {
-            return Err(StoreError::Backend("the SHA-256 provider is not SHA-256".into()));
+            return Err(StoreError::Backend(
+                "the SHA-256 provider is not SHA-256".into(),
+            ));
         }
         Ok(Self {
             context: hash.start(),
@@ -492,7 +500,72 @@ pub fn sqlite_last_versions(path: &Path) -> StoreResult<LastVersions> {
         .prepare("SELECT policy_name, last_version FROM ram_policies ORDER BY policy_name")
         .map_err(backend)?;
     let rows = stmt
-        .query_map([], |row| Ok((row.get::<_, String>(0)?, row.get::<_, i64>(1)?)))
+        .query_map([], |row| {
+            Ok((row.get::<_, String>(0)?, row.get::<_, i64>(1)?))
+        })
         .map_err(backend)?;
     rows.collect::<Result<LastVersions, _>>().map_err(backend)
+}
+
+/// What [`sqlite_to_postgres`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// The target was empty: everything was copied, and reading it back gave `Summary`.
+    Copied(Summary),
+    /// The target already held exactly the source's data (`Summary`): nothing was written.
+    AlreadyMigrated(Summary),
+}
+
+/// Why [`sqlite_to_postgres`] failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum MigrateError {
+    /// A store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The source has no recorded identity (no server of this version ever started on it).
+    #[error(
+        "the source store has no instance identity: start `keywarden serve` on it once (then stop it) before migrating"
+    )]
+    SourceUninitialized,
+    /// The target holds data other than the source's; nothing was written.
+    #[error("the target database holds other data than the source (nothing was written): {}", .0.join("; "))]
+    TargetDiffers(Vec<String>),
+    /// The copy, read back, differs from the source (it is committed: drop the database).
+    #[error("verification failed, the copy differs from the source: {}", .0.join("; "))]
+    VerificationFailed(Vec<String>),
+}
+
+/// Copies the SQLite store `source` (which no server may be using) into `target` if that is
+/// empty, and verifies the copy; see the module docs. `now_ms` dates the copied retention
+/// anchor.
+pub async fn sqlite_to_postgres(
+    source: &SqliteStore,
+    target: &PgStore,
+    now_ms: i64,
+) -> Result<Outcome, MigrateError> {
+    let from = Inventory::read(source, sqlite_last_versions(source.path())?).await?;
+    if from.instance.is_none() {
+        return Err(MigrateError::SourceUninitialized);
+    }
+    let from_summary = Summary::of(&from, source).await?;
+    let to = Inventory::read(target, target.policy_last_versions().await?).await?;
+    if !(to.is_empty() && target.audit_head().await?.is_none()) {
+        let to_summary = Summary::of(&to, target).await?;
+        let differences = from_summary.differences(&to_summary);
+        return if differences.is_empty() {
+            Ok(Outcome::AlreadyMigrated(to_summary))
+        } else {
+            Err(MigrateError::TargetDiffers(differences))
+        };
+    }
+    target.import(&from, source, now_ms).await?;
+    let copied = Inventory::read(target, target.policy_last_versions().await?).await?;
+    let copied_summary = Summary::of(&copied, target).await?;
+    let differences = from_summary.differences(&copied_summary);
+    if differences.is_empty() {
+        Ok(Outcome::Copied(copied_summary))
+    } else {
+        Err(MigrateError::VerificationFailed(differences))
+    }
 }

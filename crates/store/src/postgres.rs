@@ -53,8 +53,8 @@ use tokio::sync::broadcast;
 
 pub use self::connect::{is_postgres_url, redacted};
 pub use self::error::PgStoreError;
-pub use self::import::{ImportError, Imported};
 use self::error::{PgResultExt, pool_failed};
+pub use self::import::{ImportError, Imported};
 pub use self::listen::APPLICATION_NAME as LISTENER_APPLICATION_NAME;
 use crate::{
     AccessKeyRecord, AliasRecord, AttachmentRecord, AuditHead, AuditPruned, AuditRecord,

@@ -130,7 +130,12 @@ async fn insert_inventory(tx: &Transaction<'_>, inv: &Inventory, now_ms: i64) ->
         tx.execute(
             "INSERT INTO instance (id, account_id, region_id, root_key_check, created_ms)
              VALUES (1, $1, $2, $3, $4)",
-            &[&i.account_id, &i.region_id, &i.root_key_check, &i.created_ms],
+            &[
+                &i.account_id,
+                &i.region_id,
+                &i.root_key_check,
+                &i.created_ms,
+            ],
         )
         .await
         .db()?;
