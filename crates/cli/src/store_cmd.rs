@@ -66,7 +66,10 @@ fn run_migrate(args: &MigrateArgs) -> anyhow::Result<()> {
     }
     let db = args.from.join("keywarden.db");
     if !db.is_file() {
-        bail!("{} holds no keywarden.db: nothing to migrate", args.from.display());
+        bail!(
+            "{} holds no keywarden.db: nothing to migrate",
+            args.from.display()
+        );
     }
     let root_key = args
         .root_key_file
