@@ -13,8 +13,9 @@ use std::path::PathBuf;
 use anyhow::{Context, bail};
 use clap::{Args, Subcommand};
 use keywarden_store::migrate::{self, Outcome, Summary};
-use keywarden_store::postgres::{PgOptions, PgStore, is_postgres_url, redacted};
+use keywarden_store::postgres::{PgOptions, PgStore, PgStoreError, is_postgres_url, redacted};
 use keywarden_store::sqlite::SqliteStore;
+use keywarden_store::{StoreError, StoreResult};
 
 /// `keywarden store`.
 #[derive(Args, Debug)]
@@ -89,12 +90,7 @@ fn run_migrate(args: &MigrateArgs) -> anyhow::Result<()> {
         let source = SqliteStore::open(&db)
             .await
             .with_context(|| format!("cannot open {}", db.display()))?;
-        let options = PgOptions {
-            max_connections: 2,
-            statement_timeout: std::time::Duration::from_secs(300),
-            ..PgOptions::default()
-        };
-        let pg = PgStore::connect(&args.to, options)
+        let pg = open_target(&args.to)
             .await
             .with_context(|| format!("cannot open {target}"))?;
         migrate::sqlite_to_postgres(&source, &pg, now_ms())
@@ -121,6 +117,24 @@ fn run_migrate(args: &MigrateArgs) -> anyhow::Result<()> {
         args.from.display()
     );
     Ok(())
+}
+
+/// The target store, opened as a reader (no schema migration, no background tasks), so that a
+/// database of another installation or of another keywarden version is inspected and refused
+/// without a write. A database no keywarden initialized gets the schema first.
+async fn open_target(url: &str) -> StoreResult<PgStore> {
+    match PgStore::connect_reader(url).await {
+        Err(StoreError::Backend(e))
+            if matches!(
+                e.downcast_ref::<PgStoreError>(),
+                Some(PgStoreError::NotInitialized)
+            ) =>
+        {
+            drop(PgStore::connect(url, PgOptions::default()).await?);
+            PgStore::connect_reader(url).await
+        }
+        other => other,
+    }
 }
 
 /// One line per kind: name, rows, checksum.

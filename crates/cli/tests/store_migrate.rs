@@ -67,6 +67,7 @@ fn a_sqlite_installation_moves_to_postgres() {
     // Migrate, then re-run: already migrated, nothing written.
     let out = migrate(&old_data, &url, false);
     let said = text(&out);
+    println!("{said}");
     assert!(out.status.success(), "{said}");
     assert!(said.contains("copied"), "{said}");
     assert!(said.contains("verified"), "{said}");
@@ -74,6 +75,7 @@ fn a_sqlite_installation_moves_to_postgres() {
     let out = migrate(&old_data, &url, true);
     let said = text(&out);
     assert!(out.status.success(), "{said}");
+    println!("{said}");
     assert!(said.contains("already migrated"), "{said}");
 
     // A node on PostgreSQL with a new, empty data dir, the old root key and credentials.
@@ -121,6 +123,7 @@ fn a_sqlite_installation_moves_to_postgres() {
     let out = migrate(&old_data, &url, false);
     let said = text(&out);
     assert_eq!(out.status.code(), Some(1), "{said}");
+    println!("{said}");
     assert!(said.contains("holds other data"), "{said}");
     assert!(said.contains("audit records"), "{said}");
 }

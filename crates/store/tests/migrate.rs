@@ -339,6 +339,21 @@ async fn a_rerun_is_a_no_op_and_a_changed_target_is_refused() -> TestResult {
         matches!(&err, MigrateError::TargetDiffers(d) if d == &["keys: same count, different contents (checksums differ)"]),
         "{err}"
     );
+
+    // The source changed since the migration (a record appended): refused as well.
+    let db2 = TestDatabase::create().await?;
+    let pg2 = PgStore::connect(db2.url(), PgOptions::default()).await?;
+    migrate::sqlite_to_postgres(&sqlite, &pg2, 34_000).await?;
+    sqlite
+        .append_audit(&[sample_audit_record("late", 99_000)])
+        .await?;
+    let err = migrate::sqlite_to_postgres(&sqlite, &pg2, 35_000)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, MigrateError::TargetDiffers(d) if d == &["audit records: 501 in the source, 500 in the target"]),
+        "{err}"
+    );
     Ok(())
 }
 
