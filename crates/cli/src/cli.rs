@@ -62,6 +62,8 @@ pub enum Command {
     Bench(BenchArgs),
     /// Print the audit trail (one JSON object per line) and verify its hash chain.
     Audit(AuditArgs),
+    /// Offline store operations: `store migrate` copies a stopped SQLite installation into PostgreSQL.
+    Store(crate::store_cmd::StoreArgs),
 }
 
 /// `keywarden audit`.

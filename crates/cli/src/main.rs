@@ -9,6 +9,7 @@ mod files;
 mod kms;
 mod logging;
 mod serve;
+mod store_cmd;
 
 /// mimalloc instead of the system allocator: the server allocates small, short-lived buffers on
 /// every request, where glibc's malloc cost ~12 % of its CPU (docs/PERFORMANCE.md).
@@ -28,6 +29,7 @@ fn main() -> std::process::ExitCode {
         cli::Command::Inspect(a) => files::inspect(a),
         cli::Command::Bench(a) => bench::run(&args.client, a),
         cli::Command::Audit(a) => audit::run(a),
+        cli::Command::Store(a) => store_cmd::run(a),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

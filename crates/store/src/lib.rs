@@ -20,6 +20,7 @@ pub mod audit;
 pub mod conformance;
 mod identity;
 mod instance;
+pub mod migrate;
 pub mod postgres;
 pub mod sqlite;
 

@@ -22,6 +22,7 @@
 
 mod connect;
 mod error;
+mod import;
 mod instance;
 mod listen;
 mod nonces;
@@ -53,6 +54,7 @@ use tokio::sync::broadcast;
 pub use self::connect::{is_postgres_url, redacted};
 pub use self::error::PgStoreError;
 use self::error::{PgResultExt, pool_failed};
+pub use self::import::{ImportError, Imported};
 pub use self::listen::APPLICATION_NAME as LISTENER_APPLICATION_NAME;
 use crate::{
     AccessKeyRecord, AliasRecord, AttachmentRecord, AuditHead, AuditPruned, AuditRecord,
