@@ -7,8 +7,9 @@
 # PostgreSQL is KEYWARDEN_BENCH_PG (default the machine's own, postgres@127.0.0.1:5432, trust
 # auth): the script creates a database kw_bench_<pid> there and drops it at the end. For each
 # run: `keywarden bench kms --connections 64 --threads 1` (GenerateDataKey), then CreateKey at
-# 64 connections, against: hello; a SQLite node; one PostgreSQL node; two PostgreSQL nodes on
-# the same database (two load generators at once, 32 connections each, rates summed). Rate limit
+# 64 connections, against: hello; a SQLite node; one PostgreSQL node, with one load generator
+# and with two (32 connections each, rates summed); two PostgreSQL nodes on the same database
+# (two load generators, one per node, 32 connections each, rates summed). Rate limit
 # off. Prints one markdown row per target: req/s, p50, p99, errors. Everything listens on
 # 127.0.0.1; PostgreSQL shares the machine's cores with the nodes and the load generators.
 set -euo pipefail
@@ -73,13 +74,19 @@ for action in GenerateDataKey CreateKey; do
   echo
   echo "| target | req/s | p50 ms | p99 ms | errors |"
   echo "|---|---:|---:|---:|---:|"
-  KEYWARDEN_CONFIG=/dev/null "$KW" "${HELLO[@]}" bench kms --action "$action" --connections 64 \
+  KEYWARDEN_CONFIG="$WORK/no-profile.json" "$KW" "${HELLO[@]}" bench kms --action "$action" --connections 64 \
     --duration "$DURATION" --warmup 1 --no-setup --json > "$WORK/hello.json"
   row "bench hello (reference)" "$WORK/hello.json"
   bench sqlite "$action" 64 > "$WORK/sqlite.json"
   row "1 node, SQLite" "$WORK/sqlite.json"
   bench pg-a "$action" 64 > "$WORK/pg1.json"
   row "1 node, PostgreSQL" "$WORK/pg1.json"
+  # The same two load generators against one node, so the two-node row compares like with like.
+  bench pg-a "$action" 32 > "$WORK/pg1a.json" &
+  first=$!
+  bench pg-a "$action" 32 > "$WORK/pg1b.json"
+  wait "$first"
+  row "1 node, PostgreSQL (32 + 32 connections)" "$WORK/pg1a.json" "$WORK/pg1b.json"
   bench pg-a "$action" 32 > "$WORK/pg2a.json" &
   first=$!
   bench pg-b "$action" 32 > "$WORK/pg2b.json"

@@ -28,13 +28,15 @@ fn test_database() -> TestDatabase {
 
 /// A node on `db` with its own data dir under `home`, caching for `ttl` (the bound's worth by
 /// default: only the change notifications make it see a change sooner).
-fn node(home: &Path, name: &str, db: &TestDatabase, ttl: Duration) -> Served {
+fn node(home: &Path, name: &str, db: &TestDatabase, ttl: Duration, rate: u32) -> Served {
     let url = db.url().to_owned();
     Served::start(
         &home.join(name),
         move |config| {
             config.store = StoreLocation::Postgres(url);
             config.kms.cache_ttl = ttl;
+            config.limits.rate_limit = rate;
+            config.limits.rate_burst = rate.max(1);
             config.pg = PgOptions {
                 max_connections: 4,
                 ..PgOptions::default()
@@ -62,12 +64,18 @@ static TURN: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 impl Cluster {
     fn start(ttl: Duration) -> Cluster {
+        Cluster::start_limited(ttl, 0)
+    }
+
+    /// [`Cluster::start`] with a rate limit of `rate` calls per second (and burst) per access
+    /// key on each node.
+    fn start_limited(ttl: Duration, rate: u32) -> Cluster {
         let turn = TURN
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         let home = tempfile::tempdir().unwrap();
         let db = test_database();
-        let a = node(home.path(), "a", &db, ttl);
+        let a = node(home.path(), "a", &db, ttl, rate);
         let mut nodes = vec![a];
         for name in ["b", "c"] {
             let dir = home.path().join(name);
@@ -75,7 +83,7 @@ impl Cluster {
             for file in ["root.key", "credentials.json"] {
                 std::fs::copy(nodes[0].data_dir.join(file), dir.join(file)).unwrap();
             }
-            nodes.push(node(home.path(), name, &db, ttl));
+            nodes.push(node(home.path(), name, &db, ttl, rate));
         }
         Cluster {
             nodes,
@@ -378,5 +386,69 @@ fn every_call_of_every_node_is_in_one_chain() {
                 "call {id} is in the trail"
             );
         }
+
+        // Someone with write access to the database removes node b's records (the triggers
+        // that refuse it dropped first): the chain no longer verifies.
+        let (admin, connection) = tokio_postgres::connect(
+            &db.url().replace("?sslmode=disable", ""),
+            tokio_postgres::NoTls,
+        )
+        .await
+        .unwrap();
+        tokio::spawn(connection);
+        let of_b: Vec<&[u8]> = request_ids[5..10].iter().map(|id| id.as_bytes()).collect();
+        admin
+            .batch_execute("ALTER TABLE audit_log DISABLE TRIGGER USER")
+            .await
+            .unwrap();
+        let removed = admin
+            .execute("DELETE FROM audit_log WHERE request_id = ANY($1)", &[&of_b])
+            .await
+            .unwrap();
+        assert_eq!(removed, 5);
+        let left = store.list_audit(None, 0, 10_000).await.unwrap();
+        let mut verifier = ChainVerifier::new(ChainStart::Genesis);
+        let broken = left.iter().find_map(|r| verifier.push(r).err());
+        assert!(
+            broken.is_some(),
+            "the removal of node b's records is detected"
+        );
     });
+}
+
+#[test]
+fn rate_limits_are_counted_per_node() {
+    let cluster = Cluster::start_limited(BOUND, 5);
+    let admin = cluster.a().credentials();
+    let throttled = |node: &Served| {
+        (0..8)
+            .map(|_| call_as(node, &admin, "ListKeys", &[]))
+            .filter(|(status, body)| *status != 200 && body["Code"] == "Throttling")
+            .count()
+    };
+    // Eight calls in a burst on one node: its bucket of five runs dry.
+    assert!(
+        throttled(cluster.a()) >= 2,
+        "node a throttles past its burst"
+    );
+    // The same access key on another node has that node's whole bucket.
+    let (status, body) = call_as(cluster.b(), &admin, "ListKeys", &[]);
+    assert_eq!(status, 200, "node b counts on its own: {body}");
+    assert!(throttled(cluster.c()) <= 3, "node c counts on its own");
+}
+
+#[test]
+fn a_cache_ttl_beyond_the_bound_is_refused_on_a_shared_store() {
+    let db = test_database();
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = keywarden_server::ServeConfig::new(dir.path().join("data"));
+    config.store = StoreLocation::Postgres(db.url().to_owned());
+    config.kms.cache_ttl = Duration::from_secs(2);
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let refused = rt
+        .block_on(keywarden_server::prepare(config))
+        .err()
+        .expect("refused");
+    assert!(refused.to_string().contains("--cache-ttl"), "{refused}");
+    assert!(!dir.path().join("data").exists(), "nothing written");
 }

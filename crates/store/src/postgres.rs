@@ -99,6 +99,8 @@ pub struct PgStore {
     nonce_pool: Pool,
     url: String,
     changes: broadcast::Sender<Change>,
+    /// Gathers concurrent calls' nonces into one statement (none for a reader).
+    nonce_batcher: Option<nonces::Batcher>,
     /// The latest time callers of `remember_nonce` gave (the janitor prunes by it).
     nonce_clock: Arc<nonces::Clock>,
     /// The listening connection and the nonce janitor (none for a reader).
@@ -175,23 +177,25 @@ impl PgStore {
         drop(client);
         let (changes, _) = broadcast::channel(CHANGES_BUFFERED);
         let nonce_clock = Arc::new(nonces::Clock::default());
-        let tasks = if serve {
-            vec![
-                tokio::spawn(listen::run(target, changes.clone())),
-                tokio::spawn(nonces::janitor(
-                    nonce_pool.clone(),
-                    Arc::clone(&nonce_clock),
-                )),
-            ]
-        } else {
-            Vec::new()
-        };
+        let mut tasks = Vec::new();
+        let mut nonce_batcher = None;
+        if serve {
+            tasks.push(tokio::spawn(listen::run(target, changes.clone())));
+            tasks.push(tokio::spawn(nonces::janitor(
+                nonce_pool.clone(),
+                Arc::clone(&nonce_clock),
+            )));
+            let (batcher, task) = nonces::Batcher::start(nonce_pool.clone());
+            nonce_batcher = Some(batcher);
+            tasks.push(task);
+        }
         Ok(PgStore {
             pool,
             nonce_pool,
             url: redacted(url),
             changes,
             tasks,
+            nonce_batcher,
             nonce_clock,
         })
     }
@@ -640,6 +644,9 @@ impl KeyStore for PgStore {
         now: i64,
     ) -> StoreResult<bool> {
         self.nonce_clock.saw(now);
+        if let Some(batcher) = &self.nonce_batcher {
+            return batcher.remember(digest, expires_at, now).await;
+        }
         let conn = self.nonce_pool.get().await.map_err(pool_failed)?;
         nonces::remember(&conn, digest, expires_at, now).await
     }

@@ -172,3 +172,44 @@ async fn races_between_nodes_have_one_winner() -> TestResult {
     assert_eq!(a.get_key("k-1").await?, None);
     Ok(())
 }
+
+/// Concurrent calls on two nodes (their nonces batched into shared statements): distinct
+/// nonces are all accepted; one nonce sent by 64 calls at once is accepted exactly once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_nonces_are_batched_and_accepted_once() -> TestResult {
+    let db = TestDatabase::create().await?;
+    let (a, b) = two_nodes(&db).await;
+    let mut calls = tokio::task::JoinSet::new();
+    for i in 0..2_000u32 {
+        let node = if i % 2 == 0 {
+            Arc::clone(&a)
+        } else {
+            Arc::clone(&b)
+        };
+        let mut digest = [0u8; 16];
+        digest[..4].copy_from_slice(&i.to_le_bytes());
+        calls.spawn(async move { node.remember_nonce(&digest, 5_000, 1_000).await });
+    }
+    let mut accepted = 0;
+    while let Some(call) = calls.join_next().await {
+        accepted += usize::from(call??);
+    }
+    assert_eq!(accepted, 2_000, "distinct nonces");
+    for round in 0..5u8 {
+        let digest = [0xa0 + round; 16];
+        for i in 0..64 {
+            let node = if i % 2 == 0 {
+                Arc::clone(&a)
+            } else {
+                Arc::clone(&b)
+            };
+            calls.spawn(async move { node.remember_nonce(&digest, 5_000, 1_000).await });
+        }
+        let mut accepted = 0;
+        while let Some(call) = calls.join_next().await {
+            accepted += usize::from(call??);
+        }
+        assert_eq!(accepted, 1, "round {round}: one nonce, 64 calls");
+    }
+    Ok(())
+}

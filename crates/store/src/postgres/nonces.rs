@@ -6,21 +6,26 @@
 //! `synchronous_commit` off.
 //!
 //! [`remember`] is one statement: insert, or take over a row whose window has passed; a live row
-//! makes it return no row, which is the replay. Those connections run with `synchronous_commit` off
+//! makes it return no row, which is the replay. Under load the [`Batcher`] sends the nonces of
+//! concurrent calls as one such statement (arrays of digests and expiries): one round trip and
+//! one commit for every call waiting while the previous batch ran, instead of one each. Those
+//! connections run with `synchronous_commit` off
 //! (a nonce is not an acknowledged write: a database crash can forget the last few hundred
 //! milliseconds of nonces, never a key). [`janitor`] deletes expired rows every
 //! [`PRUNE_EVERY`], by the time the callers of [`remember`] gave (not this machine's clock),
 //! less [`PRUNE_MARGIN`] for nodes whose clocks run behind: within
 //! `conformance::NONCE_FORGET_WITHIN` after expiry.
 
+use std::collections::HashSet;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
 
 use deadpool_postgres::{GenericClient, Pool};
+use tokio::sync::{mpsc, oneshot};
 
-use super::error::PgResultExt;
-use crate::{NonceDigest, StoreResult};
+use super::error::{PgResultExt, pool_failed};
+use crate::{NonceDigest, StoreError, StoreResult};
 
 /// How often expired nonces are deleted.
 const PRUNE_EVERY: Duration = Duration::from_secs(60);
@@ -64,6 +69,114 @@ pub(super) async fn remember(
         .await
         .db()?;
     Ok(row.is_some())
+}
+
+/// Many records at once: the digests (and expiries) that were inserted, or whose stored window
+/// had passed before `$3`, come back; the others are replays.
+const REMEMBER_MANY: &str = "
+INSERT INTO nonces (digest, expires_at)
+    SELECT * FROM unnest($1::bytea[], $2::bigint[])
+ON CONFLICT (digest) DO UPDATE SET expires_at = EXCLUDED.expires_at
+    WHERE nonces.expires_at < $3
+RETURNING digest";
+
+/// Calls whose nonces one statement records at most.
+const MAX_BATCH: usize = 1024;
+
+/// Calls that may wait for the batcher at once (beyond, `remember` waits for room).
+const QUEUE: usize = 8192;
+
+/// One call's nonce, and where its answer goes.
+struct Pending {
+    digest: NonceDigest,
+    expires_at: i64,
+    now: i64,
+    reply: oneshot::Sender<StoreResult<bool>>,
+}
+
+/// Gathers the nonces of concurrent calls into one statement (see the module docs).
+#[derive(Debug, Clone)]
+pub(super) struct Batcher {
+    queue: mpsc::Sender<Pending>,
+}
+
+impl Batcher {
+    /// The batcher and its task, which sends batches on connections of `pool`.
+    pub(super) fn start(pool: Pool) -> (Batcher, tokio::task::JoinHandle<()>) {
+        let (queue, waiting) = mpsc::channel(QUEUE);
+        (Batcher { queue }, tokio::spawn(run(pool, waiting)))
+    }
+
+    /// As [`remember`], batched with the calls waiting at the same time.
+    pub(super) async fn remember(
+        &self,
+        digest: &NonceDigest,
+        expires_at: i64,
+        now: i64,
+    ) -> StoreResult<bool> {
+        let (reply, answer) = oneshot::channel();
+        let pending = Pending {
+            digest: *digest,
+            expires_at,
+            now,
+            reply,
+        };
+        let gone = || StoreError::Unavailable("the nonce batcher stopped".into());
+        self.queue.send(pending).await.map_err(|_| gone())?;
+        answer.await.map_err(|_| gone())?
+    }
+}
+
+/// Takes what waits (at least one call, at most [`MAX_BATCH`]), records it, answers, repeats.
+async fn run(pool: Pool, mut waiting: mpsc::Receiver<Pending>) {
+    let mut batch = Vec::with_capacity(MAX_BATCH);
+    while waiting.recv_many(&mut batch, MAX_BATCH).await > 0 {
+        let mut seen = HashSet::with_capacity(batch.len());
+        // A digest repeated within one batch is a replay of its first occurrence.
+        let first: Vec<bool> = batch.iter().map(|p| seen.insert(p.digest)).collect();
+        let outcome = record(&pool, &batch, &first).await;
+        for (pending, first) in batch.drain(..).zip(first) {
+            let answer = match &outcome {
+                Ok(accepted) => Ok(first && accepted.contains(&pending.digest)),
+                Err(e) => Err(like(e)),
+            };
+            let _ = pending.reply.send(answer);
+        }
+    }
+}
+
+/// Records the first occurrences in `batch` in one statement; the digests accepted.
+async fn record(
+    pool: &Pool,
+    batch: &[Pending],
+    first: &[bool],
+) -> StoreResult<HashSet<NonceDigest>> {
+    let (digests, expiries): (Vec<&[u8]>, Vec<i64>) = batch
+        .iter()
+        .zip(first)
+        .filter(|(_, first)| **first)
+        .map(|(p, _)| (p.digest.as_slice(), p.expires_at))
+        .unzip();
+    // The earliest clock of the batch decides what has expired: a nonce whose window closed
+    // between two calls of one batch (milliseconds apart) is refused, never one still open.
+    let now = batch.iter().map(|p| p.now).min().unwrap_or(0);
+    let conn = pool.get().await.map_err(pool_failed)?;
+    let stmt = conn.prepare_cached(REMEMBER_MANY).await.db()?;
+    let rows = conn.query(&stmt, &[&digests, &expiries, &now]).await.db()?;
+    Ok(rows
+        .iter()
+        .filter_map(|row| NonceDigest::try_from(row.get::<_, &[u8]>(0)).ok())
+        .collect())
+}
+
+/// A failure of the same kind as `e` (each call of a failed batch gets one; errors are not
+/// `Clone`).
+fn like(e: &StoreError) -> StoreError {
+    let text = format!("recording the nonces of a batch of calls: {e}");
+    match e {
+        StoreError::Unavailable(_) => StoreError::Unavailable(text.into()),
+        _ => StoreError::Backend(text.into()),
+    }
 }
 
 /// Deletes expired nonces (those whose window closed before `now`), in batches.
