@@ -9,6 +9,7 @@ use keywarden_core::model::AccessKeyStatus;
 use tokio_postgres::Row;
 
 use super::error::{PgResultExt, PgStoreError};
+use super::sql;
 use crate::{AccessKeyRecord, StoreError, StoreResult};
 
 /// The columns every query reads, in [`from_row`]'s order.
@@ -53,17 +54,13 @@ pub(super) async fn get(
     c: &impl GenericClient,
     access_key_id: &str,
 ) -> StoreResult<Option<AccessKeyRecord>> {
-    let stmt = c
-        .prepare_cached(&format!(
-            "SELECT {COLUMNS} FROM access_keys WHERE access_key_id = $1"
-        ))
-        .await
-        .db()?;
-    c.query_opt(&stmt, &[&access_key_id])
-        .await
-        .db()?
-        .map(|row| from_row(&row))
-        .transpose()
+    sql::one(
+        c,
+        &format!("SELECT {COLUMNS} FROM access_keys WHERE access_key_id = $1"),
+        &[&access_key_id],
+        from_row,
+    )
+    .await
 }
 
 /// Inserts an access key for an existing user holding fewer than `max_per_user` keys.
@@ -109,19 +106,16 @@ pub(super) async fn list_by_user(
     c: &impl GenericClient,
     user_name: &str,
 ) -> StoreResult<Vec<AccessKeyRecord>> {
-    let stmt = c
-        .prepare_cached(&format!(
+    sql::all(
+        c,
+        &format!(
             "SELECT {COLUMNS} FROM access_keys WHERE user_name = $1 \
              ORDER BY creation_date, access_key_id"
-        ))
-        .await
-        .db()?;
-    c.query(&stmt, &[&user_name])
-        .await
-        .db()?
-        .iter()
-        .map(from_row)
-        .collect()
+        ),
+        &[&user_name],
+        from_row,
+    )
+    .await
 }
 
 /// Sets an access key's status; `NotFound` if absent.

@@ -11,7 +11,7 @@ use tokio_postgres::Row;
 use tokio_postgres::types::ToSql;
 
 use super::error::PgResultExt;
-use super::sql::col;
+use super::sql::{self, col};
 use super::{count, limit_offset};
 use crate::{AliasRecord, Page, Paged, StoreError, StoreResult};
 
@@ -91,13 +91,7 @@ pub(super) async fn get(
     c: &impl GenericClient,
     alias_name: &str,
 ) -> StoreResult<Option<AliasRecord>> {
-    let stmt = c.prepare_cached(SELECT_ONE).await.db()?;
-    c.query_opt(&stmt, &[&alias_name])
-        .await
-        .db()?
-        .as_ref()
-        .map(from_row)
-        .transpose()
+    sql::one(c, SELECT_ONE, &[&alias_name], from_row).await
 }
 
 /// A page of aliases by name (of one key when `key_id` is given), and their number.
@@ -109,31 +103,16 @@ pub(super) async fn list(
     let (limit, offset) = limit_offset(page);
     match key_id {
         Some(key_id) => {
-            let items = select(c, LIST_OF_KEY, &[&key_id, &limit, &offset]).await?;
+            let items = sql::all(c, LIST_OF_KEY, &[&key_id, &limit, &offset], from_row).await?;
             let total = total(c, COUNT_OF_KEY, &[&key_id]).await?;
             Ok(Paged { items, total })
         }
         None => {
-            let items = select(c, LIST_ALL, &[&limit, &offset]).await?;
+            let items = sql::all(c, LIST_ALL, &[&limit, &offset], from_row).await?;
             let total = total(c, COUNT_ALL, &[]).await?;
             Ok(Paged { items, total })
         }
     }
-}
-
-/// Runs a fixed alias query.
-async fn select(
-    c: &impl GenericClient,
-    sql: &str,
-    params: &[&(dyn ToSql + Sync)],
-) -> StoreResult<Vec<AliasRecord>> {
-    let stmt = c.prepare_cached(sql).await.db()?;
-    c.query(&stmt, params)
-        .await
-        .db()?
-        .iter()
-        .map(from_row)
-        .collect()
 }
 
 /// Runs a fixed `COUNT(*)` query.

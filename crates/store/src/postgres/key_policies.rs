@@ -8,7 +8,7 @@ use deadpool_postgres::{GenericClient, Transaction};
 use tokio_postgres::Row;
 
 use super::error::PgResultExt;
-use super::sql::col;
+use super::sql::{self, col};
 use crate::{KeyPolicyRecord, StoreResult};
 
 const UPSERT: &str = "
@@ -39,13 +39,7 @@ pub(super) async fn get(
     c: &impl GenericClient,
     key_id: &str,
 ) -> StoreResult<Option<KeyPolicyRecord>> {
-    let stmt = c.prepare_cached(SELECT_ONE).await.db()?;
-    c.query_opt(&stmt, &[&key_id])
-        .await
-        .db()?
-        .as_ref()
-        .map(from_row)
-        .transpose()
+    sql::one(c, SELECT_ONE, &[&key_id], from_row).await
 }
 
 /// The policies of those of `key_ids` that have one (one statement, whatever their number).

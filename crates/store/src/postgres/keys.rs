@@ -11,7 +11,7 @@ use tokio_postgres::ToStatement;
 use tokio_postgres::types::ToSql;
 
 use super::error::{PgResultExt, PgStoreError};
-use super::sql::{Conditions, col, wire};
+use super::sql::{self, Conditions, col, wire};
 use super::{count, limit_offset, versions};
 use crate::{KeyFilter, KeyRecord, Page, Paged, StoreError, StoreResult, VersionRecord};
 
@@ -157,13 +157,7 @@ pub(super) async fn hold(tx: &Transaction<'_>, key_id: &str) -> StoreResult<()> 
 
 /// The key with this id.
 pub(super) async fn get(c: &impl GenericClient, key_id: &str) -> StoreResult<Option<KeyRecord>> {
-    let stmt = c.prepare_cached(SELECT_ONE).await.db()?;
-    c.query_opt(&stmt, &[&key_id])
-        .await
-        .db()?
-        .as_ref()
-        .map(from_row)
-        .transpose()
+    sql::one(c, SELECT_ONE, &[&key_id], from_row).await
 }
 
 /// A page of the keys matching `filter` by creation date then id, and their number.

@@ -14,6 +14,7 @@ use tokio_postgres::Row;
 
 use super::count;
 use super::error::PgResultExt;
+use super::sql;
 use crate::{
     AttachmentRecord, POLICY_CUSTOM, PRINCIPAL_USER, PolicyRecord, PolicyVersionRecord, StoreError,
     StoreResult, VersionOptions,
@@ -84,17 +85,13 @@ pub(super) async fn get(
     c: &impl GenericClient,
     policy_name: &str,
 ) -> StoreResult<Option<PolicyRecord>> {
-    let stmt = c
-        .prepare_cached(&format!(
-            "SELECT {POLICY_COLUMNS} FROM ram_policies WHERE policy_name = $1"
-        ))
-        .await
-        .db()?;
-    c.query_opt(&stmt, &[&policy_name])
-        .await
-        .db()?
-        .map(|row| policy_from_row(&row))
-        .transpose()
+    sql::one(
+        c,
+        &format!("SELECT {POLICY_COLUMNS} FROM ram_policies WHERE policy_name = $1"),
+        &[&policy_name],
+        policy_from_row,
+    )
+    .await
 }
 
 /// Up to `limit` policies by name after `after` (keyset paging).
@@ -103,19 +100,16 @@ pub(super) async fn list(
     after: Option<&str>,
     limit: i64,
 ) -> StoreResult<Vec<PolicyRecord>> {
-    let stmt = c
-        .prepare_cached(&format!(
+    sql::all(
+        c,
+        &format!(
             "SELECT {POLICY_COLUMNS} FROM ram_policies \
              WHERE $1::text IS NULL OR policy_name > $1 ORDER BY policy_name LIMIT $2"
-        ))
-        .await
-        .db()?;
-    c.query(&stmt, &[&after, &limit])
-        .await
-        .db()?
-        .iter()
-        .map(policy_from_row)
-        .collect()
+        ),
+        &[&after, &limit],
+        policy_from_row,
+    )
+    .await
 }
 
 /// Locks the policy row (`FOR UPDATE`) and returns its default version and `last_version`;
@@ -216,18 +210,16 @@ pub(super) async fn get_version(
     policy_name: &str,
     version_id: &str,
 ) -> StoreResult<Option<PolicyVersionRecord>> {
-    let stmt = c
-        .prepare_cached(&format!(
+    sql::one(
+        c,
+        &format!(
             "SELECT {VERSION_COLUMNS} FROM ram_policy_versions \
              WHERE policy_name = $1 AND version_id = $2"
-        ))
-        .await
-        .db()?;
-    c.query_opt(&stmt, &[&policy_name, &version_id])
-        .await
-        .db()?
-        .map(|row| version_from_row(&row))
-        .transpose()
+        ),
+        &[&policy_name, &version_id],
+        version_from_row,
+    )
+    .await
 }
 
 /// A policy's versions, oldest first (empty if the policy is absent).
@@ -235,19 +227,16 @@ pub(super) async fn list_versions(
     c: &impl GenericClient,
     policy_name: &str,
 ) -> StoreResult<Vec<PolicyVersionRecord>> {
-    let stmt = c
-        .prepare_cached(&format!(
+    sql::all(
+        c,
+        &format!(
             "SELECT {VERSION_COLUMNS} FROM ram_policy_versions WHERE policy_name = $1 \
              ORDER BY seq"
-        ))
-        .await
-        .db()?;
-    c.query(&stmt, &[&policy_name])
-        .await
-        .db()?
-        .iter()
-        .map(version_from_row)
-        .collect()
+        ),
+        &[&policy_name],
+        version_from_row,
+    )
+    .await
 }
 
 /// Makes an existing version the default; `NotFound` if the policy or the version is absent.

@@ -1,6 +1,7 @@
-//! Helpers shared by the PostgreSQL row modules: `WHERE` clauses whose shape depends on a
-//! filter (ListKeys `Filters`, ListTagResources), reading columns without panicking, and
-//! parsing stored enumeration strings.
+//! Helpers shared by the PostgreSQL row modules: running a query and decoding its rows
+//! ([`one`], [`all`]), `WHERE` clauses whose shape depends on a filter (ListKeys `Filters`,
+//! ListTagResources), reading columns without panicking, and parsing stored enumeration
+//! strings.
 //!
 //! Values are always bound parameters, never spliced into the SQL text: a clause's text holds
 //! only fixed fragments and the `$n` placeholders that [`Conditions::bind`] hands out, numbered
@@ -8,11 +9,43 @@
 
 use std::str::FromStr;
 
+use deadpool_postgres::GenericClient;
 use tokio_postgres::Row;
 use tokio_postgres::types::{FromSql, ToSql};
 
-use super::error::PgStoreError;
+use super::error::{PgResultExt, PgStoreError};
 use crate::{StoreError, StoreResult};
+
+/// The row `sql` (a prepared, cached statement) selects, if any, decoded by `decode`.
+pub(super) async fn one<T>(
+    c: &impl GenericClient,
+    sql: &str,
+    params: &[&(dyn ToSql + Sync)],
+    decode: fn(&Row) -> StoreResult<T>,
+) -> StoreResult<Option<T>> {
+    let stmt = c.prepare_cached(sql).await.db()?;
+    c.query_opt(&stmt, params)
+        .await
+        .db()?
+        .map(|row| decode(&row))
+        .transpose()
+}
+
+/// Every row `sql` (a prepared, cached statement) selects, in order, decoded by `decode`.
+pub(super) async fn all<T>(
+    c: &impl GenericClient,
+    sql: &str,
+    params: &[&(dyn ToSql + Sync)],
+    decode: fn(&Row) -> StoreResult<T>,
+) -> StoreResult<Vec<T>> {
+    let stmt = c.prepare_cached(sql).await.db()?;
+    c.query(&stmt, params)
+        .await
+        .db()?
+        .iter()
+        .map(decode)
+        .collect()
+}
 
 /// A bound parameter value.
 pub(super) type Param = Box<dyn ToSql + Sync + Send>;

@@ -7,6 +7,7 @@ use deadpool_postgres::{GenericClient, Transaction};
 use tokio_postgres::Row;
 
 use super::error::PgResultExt;
+use super::sql;
 use crate::{PRINCIPAL_USER, StoreError, StoreResult, UserRecord};
 
 /// The columns every query reads, in [`from_row`]'s order.
@@ -44,17 +45,13 @@ pub(super) async fn get(
     c: &impl GenericClient,
     user_name: &str,
 ) -> StoreResult<Option<UserRecord>> {
-    let stmt = c
-        .prepare_cached(&format!(
-            "SELECT {COLUMNS} FROM ram_users WHERE user_name = $1"
-        ))
-        .await
-        .db()?;
-    c.query_opt(&stmt, &[&user_name])
-        .await
-        .db()?
-        .map(|row| from_row(&row))
-        .transpose()
+    sql::one(
+        c,
+        &format!("SELECT {COLUMNS} FROM ram_users WHERE user_name = $1"),
+        &[&user_name],
+        from_row,
+    )
+    .await
 }
 
 /// Up to `limit` users by name after `after` (keyset paging).
@@ -63,19 +60,16 @@ pub(super) async fn list(
     after: Option<&str>,
     limit: i64,
 ) -> StoreResult<Vec<UserRecord>> {
-    let stmt = c
-        .prepare_cached(&format!(
+    sql::all(
+        c,
+        &format!(
             "SELECT {COLUMNS} FROM ram_users WHERE $1::text IS NULL OR user_name > $1 \
              ORDER BY user_name LIMIT $2"
-        ))
-        .await
-        .db()?;
-    c.query(&stmt, &[&after, &limit])
-        .await
-        .db()?
-        .iter()
-        .map(from_row)
-        .collect()
+        ),
+        &[&after, &limit],
+        from_row,
+    )
+    .await
 }
 
 /// Replaces the row of `user_name` with `user`; `NotFound` if absent, `AlreadyExists` if a

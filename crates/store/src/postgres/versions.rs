@@ -13,7 +13,7 @@ use deadpool_postgres::{GenericClient, Transaction};
 use tokio_postgres::Row;
 
 use super::error::PgResultExt;
-use super::sql::col;
+use super::sql::{self, col};
 use super::{count, limit_offset};
 use crate::{Page, Paged, StoreError, StoreResult, VersionRecord};
 
@@ -67,13 +67,7 @@ pub(super) async fn get(
     c: &impl GenericClient,
     version_id: &str,
 ) -> StoreResult<Option<VersionRecord>> {
-    let stmt = c.prepare_cached(SELECT_ONE).await.db()?;
-    c.query_opt(&stmt, &[&version_id])
-        .await
-        .db()?
-        .as_ref()
-        .map(from_row)
-        .transpose()
+    sql::one(c, SELECT_ONE, &[&version_id], from_row).await
 }
 
 /// A page of a key's versions in the order they were added, and the key's number of versions.
