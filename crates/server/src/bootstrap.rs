@@ -339,7 +339,7 @@ pub async fn open_shared(
             )?;
             recorded
         }
-        None => initialize_shared(&layout, &*store, region).await?,
+        None => initialize_shared(&layout, &db, &*store, region).await?,
     };
     let root = root_key(&layout.root_key)?;
     if !root.matches_check_value(&recorded.root_key_check) {
@@ -360,10 +360,11 @@ pub async fn open_shared(
 
 /// Records a new installation's identity in an empty shared store, with the root key at
 /// `layout.root_key` (generated now unless the file exists). Returns the identity the store
-/// holds afterwards: another node's, if it initialized the store first (then a root key
-/// generated here is removed again, since it seals nothing).
+/// holds afterwards. When another node initialized the store first with another root key, the
+/// start is refused (and a root key generated here is removed again, since it seals nothing).
 async fn initialize_shared(
     layout: &Layout,
+    db: &Path,
     store: &dyn KeyStore,
     region: Option<&str>,
 ) -> Result<InstanceRecord, BootstrapError> {
@@ -374,8 +375,14 @@ async fn initialize_shared(
     };
     let mine = instance_record(&inst, &root);
     let recorded = store.init_instance(&mine).await?;
-    if recorded != mine && generated && !root.matches_check_value(&recorded.root_key_check) {
-        std::fs::remove_file(&layout.root_key).map_err(io_err(&layout.root_key))?;
+    if recorded != mine && !root.matches_check_value(&recorded.root_key_check) {
+        if generated {
+            std::fs::remove_file(&layout.root_key).map_err(io_err(&layout.root_key))?;
+        }
+        return Err(BootstrapError::RootKeyMismatch {
+            path: layout.root_key.clone(),
+            db: db.to_owned(),
+        });
     }
     if recorded == mine {
         tracing::info!(root_key = %layout.root_key.display(), "initialized the shared store; give every other node a copy of this root key");

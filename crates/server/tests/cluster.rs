@@ -452,3 +452,101 @@ fn a_cache_ttl_beyond_the_bound_is_refused_on_a_shared_store() {
     assert!(refused.to_string().contains("--cache-ttl"), "{refused}");
     assert!(!dir.path().join("data").exists(), "nothing written");
 }
+
+/// `prepare` for a node in `dir` on `db`, with its root key at `root_key` when given.
+async fn prepare_node(
+    dir: &Path,
+    db: &TestDatabase,
+    root_key: Option<&Path>,
+) -> Result<keywarden_server::Prepared, keywarden_server::ServeError> {
+    let mut config = keywarden_server::ServeConfig::new(dir.to_owned());
+    config.store = StoreLocation::Postgres(db.url().to_owned());
+    config.kms.cache_ttl = keywarden_server::SHARED_CACHE_TTL;
+    config.tls = false;
+    config.root_key_file = root_key.map(Path::to_owned);
+    keywarden_server::prepare(config).await
+}
+
+#[test]
+fn a_node_without_the_installations_root_key_is_refused() {
+    let db = test_database();
+    let home = tempfile::tempdir().unwrap();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let first = prepare_node(&home.path().join("a"), &db, None)
+            .await
+            .unwrap();
+        drop(first);
+
+        // An empty data dir and no key file: told to copy the installation's key.
+        let missing = prepare_node(&home.path().join("b"), &db, None)
+            .await
+            .err()
+            .expect("refused")
+            .to_string();
+        assert!(
+            missing.contains("root.key is missing") && missing.contains("--root-key-file"),
+            "{missing}"
+        );
+        assert!(
+            !home.path().join("b/root.key").exists(),
+            "no key was made up"
+        );
+
+        // Another key: refused, naming the file and the store.
+        let other = home.path().join("other.key");
+        std::fs::write(&other, [7u8; 32]).unwrap();
+        std::fs::set_permissions(&other, std::os::unix::fs::PermissionsExt::from_mode(0o600))
+            .unwrap();
+        let wrong = prepare_node(&home.path().join("c"), &db, Some(&other))
+            .await
+            .err()
+            .expect("refused")
+            .to_string();
+        assert!(
+            wrong.contains("other.key") && wrong.contains("check value"),
+            "{wrong}"
+        );
+        assert!(wrong.contains(db.name()), "names the store: {wrong}");
+
+        // The installation's key: joins.
+        let key = home.path().join("a/root.key");
+        prepare_node(&home.path().join("d"), &db, Some(&key))
+            .await
+            .unwrap();
+    });
+}
+
+#[test]
+fn of_two_first_starts_at_once_one_initializes_and_the_other_is_refused() {
+    let db = test_database();
+    let home = tempfile::tempdir().unwrap();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let (dir_x, dir_y) = (home.path().join("x"), home.path().join("y"));
+        let (x, y) = tokio::join!(
+            prepare_node(&dir_x, &db, None),
+            prepare_node(&dir_y, &db, None)
+        );
+        let won = [x.is_ok(), y.is_ok()];
+        assert_eq!(
+            won.iter().filter(|w| **w).count(),
+            1,
+            "{:?} {:?}",
+            x.err(),
+            y.err()
+        );
+        let loser = if won[0] { "y" } else { "x" };
+        let refused = if won[0] { y.err() } else { x.err() }.unwrap().to_string();
+        // The loser either found the store initialized already, or lost the insert of the
+        // identity: refused either way, for want of the winner's root key.
+        assert!(
+            refused.contains("check value") || refused.contains("root.key is missing"),
+            "{refused}"
+        );
+        assert!(
+            !home.path().join(loser).join("root.key").exists(),
+            "the loser's generated root key, which seals nothing, is gone"
+        );
+    });
+}
