@@ -405,3 +405,51 @@ fn a_database_unreachable_at_start_is_a_clear_error_and_leaves_nothing() {
         "no profile was written"
     );
 }
+
+#[test]
+fn a_store_password_file_others_may_read_is_refused() {
+    use std::os::unix::fs::PermissionsExt;
+    let db = test_database();
+    let home = tempfile::tempdir().unwrap();
+    let secret = home.path().join("pg.password");
+    std::fs::write(&secret, "s3cret\n").unwrap();
+    std::fs::set_permissions(&secret, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let serve = |data: &str| {
+        Command::new(bin())
+            .args([
+                "serve",
+                "--no-tls",
+                "--listen",
+                "127.0.0.1:0",
+                "--store",
+                db.url(),
+            ])
+            .arg("--data-dir")
+            .arg(home.path().join(data))
+            .env("KEYWARDEN_CONFIG", home.path().join("config.json"))
+            .env("KEYWARDEN_STORE_PASSWORD_FILE", &secret)
+            .env_remove("PGPASSWORD")
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let out = serve("a").wait_with_output().unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("pg.password has mode 644"), "{stderr}");
+    assert!(!stderr.contains("s3cret"), "{stderr}");
+
+    // Private to its owner, it is used (the server here trusts any password).
+    std::fs::set_permissions(&secret, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let mut child = serve("b");
+    let mut line = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(child.stdout.take().unwrap()),
+        &mut line,
+    )
+    .unwrap();
+    assert!(line.starts_with("keywarden listening on"), "{line:?}");
+    child.kill().unwrap();
+    child.wait().unwrap();
+}

@@ -9,10 +9,11 @@
 //!   the host). `allow` and `verify-ca` are refused rather than approximated.
 //! - `sslrootcert`: a PEM file of trusted CA certificates (required by `verify-full`).
 //! - the password, when the URL has none: `PGPASSWORD`, else the first line of the file named
-//!   by `KEYWARDEN_STORE_PASSWORD_FILE`.
+//!   by `KEYWARDEN_STORE_PASSWORD_FILE` (refused unless only its owner may read it).
 //!
 //! The password never appears in errors or logs: [`redacted`] is what may be shown of a URL.
 
+use std::os::unix::fs::PermissionsExt;
 use std::str::FromStr;
 use std::sync::Arc;
 
@@ -129,6 +130,16 @@ fn password_from_env() -> Result<Option<String>, String> {
     let Ok(path) = std::env::var("KEYWARDEN_STORE_PASSWORD_FILE") else {
         return Ok(None);
     };
+    let mode = std::fs::metadata(&path)
+        .map_err(|e| format!("{path}: {e}"))?
+        .permissions()
+        .mode();
+    if mode & 0o077 != 0 {
+        return Err(format!(
+            "{path} has mode {:o}; a password file must be readable by its owner only (chmod 600 it)",
+            mode & 0o777
+        ));
+    }
     let text = std::fs::read_to_string(&path).map_err(|e| format!("{path}: {e}"))?;
     Ok(Some(text.lines().next().unwrap_or_default().to_owned()))
 }
