@@ -40,7 +40,7 @@ pub struct ClientArgs {
 /// The commands.
 #[derive(Subcommand)]
 pub enum Command {
-    /// Run the KMS server (embedded SQLite store, TLS with a generated CA).
+    /// Run the KMS server (embedded SQLite store, or one node of several on PostgreSQL; TLS with a generated CA).
     Serve(ServeArgs),
     /// Call any KMS API action and print its JSON, e.g. `keywarden kms CreateKey --Description x`.
     Kms(KmsArgs),
@@ -428,7 +428,7 @@ pub struct ServeArgs {
     /// Require client certificates issued by this CA (PEM).
     #[arg(long, conflicts_with = "no_tls")]
     pub tls_client_ca: Option<PathBuf>,
-    /// Requests per second per access key (token bucket); 0 turns rate limiting off.
+    /// Requests per second per access key (token bucket), counted by each node on its own; 0 turns rate limiting off.
     #[arg(long, default_value_t = 1000)]
     pub rate_limit: u32,
     /// Requests an idle access key may send at once [default: the --rate-limit value].
