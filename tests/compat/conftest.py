@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
 import tempfile
 from pathlib import Path
 
@@ -38,10 +39,36 @@ def session_tmp():
     shutil.rmtree(d, ignore_errors=True)
 
 
+def _shared_store():
+    """`--store` arguments for the shared server: with KEYWARDEN_COMPAT_STORE=postgres, a new
+    database on the test PostgreSQL server (KEYWARDEN_TEST_PG), dropped at the end; else none
+    (the embedded SQLite store)."""
+    if os.environ.get("KEYWARDEN_COMPAT_STORE") != "postgres":
+        return [], None
+    admin = os.environ.get("KEYWARDEN_TEST_PG", "postgres://postgres@127.0.0.1:5432/postgres")
+    admin = admin.split("?")[0]
+    name = f"kw_compat_{os.getpid()}"
+    subprocess.run(["psql", admin, "-qc", f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"], check=True)
+    subprocess.run(["psql", admin, "-qc", f"CREATE DATABASE {name}"], check=True)
+    url = admin.rsplit("/", 1)[0] + f"/{name}?sslmode=disable"
+
+    def drop():
+        subprocess.run(["psql", admin, "-qc", f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"],
+                       check=False)
+
+    return ["--store", url], drop
+
+
 @pytest.fixture(scope="session")
 def server(session_tmp):
-    """The shared HTTPS server (most tests use this one)."""
-    s = Server(session_tmp / "shared-tls").start()
+    """The shared HTTPS server (most tests use this one): on SQLite, or on PostgreSQL with
+    KEYWARDEN_COMPAT_STORE=postgres."""
+    store_args, drop = _shared_store()
+    s = Server(session_tmp / "shared-tls", extra_args=store_args).start()
+    if drop:
+        import atexit
+        atexit.register(drop)
+        assert not (s.data_dir / "keywarden.db").exists(), "the shared server is on PostgreSQL"
     yield s
     code = s.stop()
     assert code == 0, f"shared server exited {code} on SIGTERM"
