@@ -50,6 +50,60 @@ use crate::{
     StoreResult, TagRecord, VersionRecord,
 };
 
+/// Calls macro `$m` with the name of every check that takes the store by reference, so that
+/// [`run_all`] and the backends' one-test-per-check files list the same checks.
+#[macro_export]
+macro_rules! store_checks {
+    ($m:ident) => {
+        $m!(
+            key_round_trip,
+            every_enum_value_round_trips,
+            duplicate_key_is_refused,
+            update_key_is_compare_and_set,
+            versions_add_get_and_list,
+            version_errors,
+            alias_lifecycle,
+            alias_errors,
+            alias_listing,
+            tags_put_replace_delete,
+            access_keys_upsert,
+            nonces_refuse_replays,
+            nonces_expire,
+            list_keys_pages,
+            rotate_key_is_atomic_compare_and_set,
+            destroy_key_shreds_everything,
+            due_work_is_found,
+            list_keys_filters,
+            tag_resources_listing,
+            users_lifecycle,
+            access_keys_by_user,
+            policies_and_versions,
+            attachments_lifecycle,
+            instance_is_recorded_once,
+            key_policies_lifecycle,
+            audit_append_list_and_head,
+            large_audit_batches_round_trip,
+            audit_prune_keeps_a_verifiable_rest,
+            audit_strings_round_trip_whatever_they_hold,
+        );
+    };
+}
+
+/// Calls macro `$m` with the name of every check that takes the store shared (`Arc<S>`): the
+/// concurrency checks.
+#[macro_export]
+macro_rules! concurrent_store_checks {
+    ($m:ident) => {
+        $m!(
+            concurrent_updates_have_one_winner,
+            concurrent_creates_all_land,
+            concurrent_destroys_have_one_winner,
+            concurrent_rotations_have_one_winner,
+            concurrent_audit_appends_form_one_chain,
+        );
+    };
+}
+
 /// A page large enough for every list in this suite.
 pub(crate) const ALL: Page = Page {
     offset: 0,
@@ -85,40 +139,16 @@ where
             $name($arg).await.map_err(failed)?;
         }};
     }
-    check!(key_round_trip(s => &*s));
-    check!(every_enum_value_round_trips(s => &*s));
-    check!(duplicate_key_is_refused(s => &*s));
-    check!(update_key_is_compare_and_set(s => &*s));
-    check!(versions_add_get_and_list(s => &*s));
-    check!(version_errors(s => &*s));
-    check!(alias_lifecycle(s => &*s));
-    check!(alias_errors(s => &*s));
-    check!(alias_listing(s => &*s));
-    check!(tags_put_replace_delete(s => &*s));
-    check!(access_keys_upsert(s => &*s));
-    check!(nonces_refuse_replays(s => &*s));
-    check!(nonces_expire(s => &*s));
-    check!(list_keys_pages(s => &*s));
-    check!(rotate_key_is_atomic_compare_and_set(s => &*s));
-    check!(destroy_key_shreds_everything(s => &*s));
-    check!(due_work_is_found(s => &*s));
-    check!(list_keys_filters(s => &*s));
-    check!(tag_resources_listing(s => &*s));
-    check!(users_lifecycle(s => &*s));
-    check!(access_keys_by_user(s => &*s));
-    check!(policies_and_versions(s => &*s));
-    check!(attachments_lifecycle(s => &*s));
-    check!(instance_is_recorded_once(s => &*s));
-    check!(key_policies_lifecycle(s => &*s));
-    check!(audit_append_list_and_head(s => &*s));
-    check!(large_audit_batches_round_trip(s => &*s));
-    check!(audit_prune_keeps_a_verifiable_rest(s => &*s));
-    check!(audit_strings_round_trip_whatever_they_hold(s => &*s));
-    check!(concurrent_updates_have_one_winner(s => s));
-    check!(concurrent_creates_all_land(s => s));
-    check!(concurrent_destroys_have_one_winner(s => s));
-    check!(concurrent_rotations_have_one_winner(s => s));
-    check!(concurrent_audit_appends_form_one_chain(s => s));
+    /// Runs each named check with the store by reference.
+    macro_rules! by_ref {
+        ($($check:ident),* $(,)?) => {$( check!($check(s => &*s)); )*};
+    }
+    /// Runs each named check with the store shared (`Arc`), for checks that spawn tasks.
+    macro_rules! shared {
+        ($($check:ident),* $(,)?) => {$( check!($check(s => s)); )*};
+    }
+    crate::store_checks!(by_ref);
+    crate::concurrent_store_checks!(shared);
     Ok(())
 }
 

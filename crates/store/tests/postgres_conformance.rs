@@ -29,37 +29,7 @@ macro_rules! each_check {
     )*};
 }
 
-each_check!(
-    key_round_trip,
-    every_enum_value_round_trips,
-    duplicate_key_is_refused,
-    update_key_is_compare_and_set,
-    versions_add_get_and_list,
-    version_errors,
-    alias_lifecycle,
-    alias_errors,
-    alias_listing,
-    tags_put_replace_delete,
-    access_keys_upsert,
-    nonces_refuse_replays,
-    nonces_expire,
-    list_keys_pages,
-    rotate_key_is_atomic_compare_and_set,
-    destroy_key_shreds_everything,
-    due_work_is_found,
-    list_keys_filters,
-    tag_resources_listing,
-    users_lifecycle,
-    access_keys_by_user,
-    policies_and_versions,
-    attachments_lifecycle,
-    instance_is_recorded_once,
-    key_policies_lifecycle,
-    audit_append_list_and_head,
-    large_audit_batches_round_trip,
-    audit_prune_keeps_a_verifiable_rest,
-    audit_strings_round_trip_whatever_they_hold,
-);
+keywarden_store::store_checks!(each_check);
 
 /// The checks that race tasks on one store, each on a database of its own.
 macro_rules! each_concurrent_check {
@@ -74,13 +44,7 @@ macro_rules! each_concurrent_check {
     )*};
 }
 
-each_concurrent_check!(
-    concurrent_updates_have_one_winner,
-    concurrent_creates_all_land,
-    concurrent_destroys_have_one_winner,
-    concurrent_rotations_have_one_winner,
-    concurrent_audit_appends_form_one_chain,
-);
+keywarden_store::concurrent_store_checks!(each_concurrent_check);
 
 /// Several nodes starting at once on an empty database: one migrates, all open it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

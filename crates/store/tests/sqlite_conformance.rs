@@ -50,75 +50,22 @@ macro_rules! each_check {
     )*};
 }
 
-each_check!(
-    key_round_trip,
-    every_enum_value_round_trips,
-    duplicate_key_is_refused,
-    update_key_is_compare_and_set,
-    versions_add_get_and_list,
-    version_errors,
-    alias_lifecycle,
-    alias_errors,
-    alias_listing,
-    tags_put_replace_delete,
-    access_keys_upsert,
-    nonces_refuse_replays,
-    nonces_expire,
-    list_keys_pages,
-    rotate_key_is_atomic_compare_and_set,
-    destroy_key_shreds_everything,
-    due_work_is_found,
-    list_keys_filters,
-    tag_resources_listing,
-    users_lifecycle,
-    access_keys_by_user,
-    policies_and_versions,
-    attachments_lifecycle,
-    audit_append_list_and_head,
-    large_audit_batches_round_trip,
-    audit_strings_round_trip_whatever_they_hold,
-    key_policies_lifecycle,
-);
+keywarden_store::store_checks!(each_check);
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn concurrent_updates_have_one_winner() -> TestResult {
-    let dir = tempfile::tempdir()?;
-    let store = Arc::new(open_in(&dir).await?);
-    conformance::concurrent_updates_have_one_winner(store).await?;
-    Ok(())
+/// The checks that race tasks on one store, each on a file of its own.
+macro_rules! each_concurrent_check {
+    ($($check:ident),* $(,)?) => {$(
+        #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+        async fn $check() -> TestResult {
+            let dir = tempfile::tempdir()?;
+            let store = Arc::new(open_in(&dir).await?);
+            conformance::$check(store).await?;
+            Ok(())
+        }
+    )*};
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn concurrent_destroys_have_one_winner() -> TestResult {
-    let dir = tempfile::tempdir()?;
-    let store = Arc::new(open_in(&dir).await?);
-    conformance::concurrent_destroys_have_one_winner(store).await?;
-    Ok(())
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn concurrent_rotations_have_one_winner() -> TestResult {
-    let dir = tempfile::tempdir()?;
-    let store = Arc::new(open_in(&dir).await?);
-    conformance::concurrent_rotations_have_one_winner(store).await?;
-    Ok(())
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn concurrent_audit_appends_form_one_chain() -> TestResult {
-    let dir = tempfile::tempdir()?;
-    let store = Arc::new(open_in(&dir).await?);
-    conformance::concurrent_audit_appends_form_one_chain(store).await?;
-    Ok(())
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn concurrent_creates_all_land() -> TestResult {
-    let dir = tempfile::tempdir()?;
-    let store = Arc::new(open_in(&dir).await?);
-    conformance::concurrent_creates_all_land(store).await?;
-    Ok(())
-}
+keywarden_store::concurrent_store_checks!(each_concurrent_check);
 
 /// Writes one row of every kind.
 async fn write_one_of_each(store: &SqliteStore) -> StoreResult<()> {
