@@ -44,10 +44,10 @@ fn node(home: &Path, url: &str, first: Option<&Server>) -> Server {
             std::fs::copy(first.data_dir.join(file), data.join(file)).unwrap();
         }
     }
-    Server::start(
-        home,
-        &["--no-tls", "--store", url, "--store-connections", "4"],
-    )
+    let args = ["--no-tls", "--store", url, "--store-connections", "4"];
+    // The nodes' logs (warnings during the outages) go to a file beside their home dirs.
+    let log = std::fs::File::create(home.with_extension("log")).unwrap();
+    Server::start_logged(home, &args, log.into(), "warn")
 }
 
 /// A client of `server` as the bootstrap admin.
