@@ -179,6 +179,29 @@ fn data_dir_permissions_and_no_plain_secrets() {
     }
 }
 
+/// A SIGHUP (reload the TLS certificate) that arrives the moment the server says it listens
+/// reloads, never ends the process by the signal's default action: the handler is installed
+/// before the first connection is served.
+#[test]
+fn sighup_right_after_the_listening_line_reloads() {
+    for _ in 0..5 {
+        let home = tempfile::tempdir().unwrap();
+        let mut server = Server::start(home.path(), &["--no-profile"]);
+        let pid = server.child.id().to_string();
+        let hup = std::process::Command::new("kill")
+            .args(["-HUP", &pid])
+            .status()
+            .unwrap();
+        assert!(hup.success());
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        assert!(
+            server.child.try_wait().unwrap().is_none(),
+            "the server survived the SIGHUP"
+        );
+        assert!(server.terminate().success());
+    }
+}
+
 /// A SIGTERM that arrives the moment the server says it listens stops it gracefully (exit 0),
 /// never by the signal's default action: the handler is installed before the listening line.
 #[test]

@@ -170,10 +170,11 @@ pub fn spawn_reloader(
     config: RustlsConfig,
     every: Duration,
 ) -> tokio::task::JoinHandle<()> {
+    // Installed now, before the server accepts its first connection, not when the task first
+    // runs: a SIGHUP in between would otherwise end the process (its default action).
+    let mut hangup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()).ok();
     tokio::spawn(async move {
         let mut seen = stamps(&files);
-        let mut hangup =
-            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()).ok();
         loop {
             let forced = tokio::select! {
                 () = tokio::time::sleep(every) => false,
