@@ -12,10 +12,10 @@
 
 use deadpool_postgres::{GenericClient, Transaction};
 
-use super::PgStore;
 use super::error::PgResultExt;
+use super::{PgStore, access_keys, aliases, key_policies, keys, policies, tags, users, versions};
 use crate::migrate::{AuditPages, Inventory, LastVersions};
-use crate::{ChainedRecord, KeyStore, StoreError, StoreResult};
+use crate::{ChainedRecord, KeyStore, StoreError, StoreResult, TagRecord};
 
 /// The advisory lock an import holds (next to the migration and audit locks).
 const IMPORT_LOCK: i64 = 0x6b77_0000_0003;
@@ -154,103 +154,27 @@ async fn insert_inventory(tx: &Transaction<'_>, inv: &Inventory, now_ms: i64) ->
     Ok(())
 }
 
-/// Keys, their versions (numbered 1.. per key, in order), aliases, tags and key policies.
+/// Keys, their versions (numbered 1.. per key, in order), aliases, tags and key policies,
+/// written by the same row functions the store's own methods use.
 async fn insert_keys(tx: &Transaction<'_>, inv: &Inventory) -> StoreResult<()> {
-    let stmt = tx
-        .prepare(
-            "INSERT INTO keys (key_id, description, key_spec, key_usage, origin,
-                protection_level, state, creator, creation_date, primary_version_id,
-                last_rotation_date, automatic_rotation, rotation_interval, next_rotation_date,
-                delete_date, deletion_protection, deletion_protection_description,
-                material_expire_time, revision)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16,
-                $17, $18, $19)",
-        )
-        .await
-        .db()?;
-    for k in &inv.keys {
-        tx.execute(
-            &stmt,
-            &[
-                &k.key_id,
-                &k.description,
-                &k.key_spec.as_str(),
-                &k.key_usage.as_str(),
-                &k.origin.as_str(),
-                &k.protection_level.as_str(),
-                &k.state.as_str(),
-                &k.creator,
-                &k.creation_date,
-                &k.primary_version_id,
-                &k.last_rotation_date,
-                &k.automatic_rotation.as_str(),
-                &k.rotation_interval,
-                &k.next_rotation_date,
-                &k.delete_date,
-                &k.deletion_protection,
-                &k.deletion_protection_description,
-                &k.material_expire_time,
-                &k.revision,
-            ],
-        )
-        .await
-        .db()?;
+    for key in &inv.keys {
+        keys::insert_row(tx, key).await?;
     }
-    let stmt = tx
-        .prepare(
-            "INSERT INTO key_versions (version_id, key_id, creation_date, sealed_material, seq)
-             VALUES ($1, $2, $3, $4, $5)",
-        )
-        .await
-        .db()?;
-    let mut previous: Option<&str> = None;
-    let mut seq = 0i64;
-    for v in &inv.versions {
-        seq = if previous == Some(v.key_id.as_str()) {
-            seq + 1
-        } else {
-            1
+    for version in &inv.versions {
+        versions::insert(tx, version).await?;
+    }
+    for alias in &inv.aliases {
+        aliases::insert(tx, alias).await?;
+    }
+    for tag in &inv.tags {
+        let record = TagRecord {
+            tag_key: tag.tag_key.clone(),
+            tag_value: tag.tag_value.clone(),
         };
-        previous = Some(v.key_id.as_str());
-        tx.execute(
-            &stmt,
-            &[
-                &v.version_id,
-                &v.key_id,
-                &v.creation_date,
-                &v.sealed_material,
-                &seq,
-            ],
-        )
-        .await
-        .db()?;
+        tags::put(tx, &tag.key_id, &[record]).await?;
     }
-    let stmt = tx
-        .prepare("INSERT INTO aliases (alias_name, key_id, creation_date) VALUES ($1, $2, $3)")
-        .await
-        .db()?;
-    for a in &inv.aliases {
-        tx.execute(&stmt, &[&a.alias_name, &a.key_id, &a.creation_date])
-            .await
-            .db()?;
-    }
-    let stmt = tx
-        .prepare("INSERT INTO key_tags (key_id, tag_key, tag_value) VALUES ($1, $2, $3)")
-        .await
-        .db()?;
-    for t in &inv.tags {
-        tx.execute(&stmt, &[&t.key_id, &t.tag_key, &t.tag_value])
-            .await
-            .db()?;
-    }
-    let stmt = tx
-        .prepare("INSERT INTO key_policies (key_id, document, update_date) VALUES ($1, $2, $3)")
-        .await
-        .db()?;
-    for p in &inv.key_policies {
-        tx.execute(&stmt, &[&p.key_id, &p.document, &p.update_date])
-            .await
-            .db()?;
+    for policy in &inv.key_policies {
+        key_policies::put(tx, policy).await?;
     }
     Ok(())
 }
@@ -258,85 +182,21 @@ async fn insert_keys(tx: &Transaction<'_>, inv: &Inventory) -> StoreResult<()> {
 /// Users, access keys, custom policies (with `last_version`), their versions (with their ids
 /// and numbers) and attachments.
 async fn insert_identity(tx: &Transaction<'_>, inv: &Inventory) -> StoreResult<()> {
-    let stmt = tx
-        .prepare(
-            "INSERT INTO ram_users (user_name, user_id, display_name, mobile_phone, email,
-                comments, create_date, update_date) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-        )
-        .await
-        .db()?;
-    for u in &inv.users {
-        tx.execute(
-            &stmt,
-            &[
-                &u.user_name,
-                &u.user_id,
-                &u.display_name,
-                &u.mobile_phone,
-                &u.email,
-                &u.comments,
-                &u.create_date,
-                &u.update_date,
-            ],
-        )
-        .await
-        .db()?;
+    for user in &inv.users {
+        users::create(tx, user).await?;
     }
-    let stmt = tx
-        .prepare(
-            "INSERT INTO access_keys (access_key_id, sealed_secret, status, user_name,
-                creation_date) VALUES ($1, $2, $3, $4, $5)",
-        )
-        .await
-        .db()?;
-    for a in &inv.access_keys {
-        tx.execute(
-            &stmt,
-            &[
-                &a.access_key_id,
-                &a.sealed_secret,
-                &a.status.as_str(),
-                &a.user_name,
-                &a.creation_date,
-            ],
-        )
-        .await
-        .db()?;
+    for key in &inv.access_keys {
+        access_keys::put(tx, key).await?;
     }
     insert_policies(tx, inv).await?;
-    let stmt = tx
-        .prepare(
-            "INSERT INTO ram_attachments (principal_type, principal_name, policy_type,
-                policy_name, attach_date) VALUES ($1, $2, $3, $4, $5)",
-        )
-        .await
-        .db()?;
-    for a in &inv.attachments {
-        tx.execute(
-            &stmt,
-            &[
-                &a.principal_type,
-                &a.principal_name,
-                &a.policy_type,
-                &a.policy_name,
-                &a.attach_date,
-            ],
-        )
-        .await
-        .db()?;
+    for attachment in &inv.attachments {
+        policies::attach(tx, attachment).await?;
     }
     Ok(())
 }
 
 /// Custom policies and their versions.
 async fn insert_policies(tx: &Transaction<'_>, inv: &Inventory) -> StoreResult<()> {
-    let stmt = tx
-        .prepare(
-            "INSERT INTO ram_policies (policy_name, description, default_version, last_version,
-                create_date, update_date) VALUES ($1, $2, $3, $4, $5, $6)",
-        )
-        .await
-        .db()?;
     for p in &inv.policies {
         let highest = inv
             .policy_versions
@@ -351,44 +211,14 @@ async fn insert_policies(tx: &Transaction<'_>, inv: &Inventory) -> StoreResult<(
             .copied()
             .unwrap_or(highest)
             .max(highest);
-        tx.execute(
-            &stmt,
-            &[
-                &p.policy_name,
-                &p.description,
-                &p.default_version,
-                &last,
-                &p.create_date,
-                &p.update_date,
-            ],
-        )
-        .await
-        .db()?;
+        policies::insert_row(tx, p, last).await?;
     }
-    let stmt = tx
-        .prepare(
-            "INSERT INTO ram_policy_versions (policy_name, version_id, seq, document,
-                create_date) VALUES ($1, $2, $3, $4, $5)",
-        )
-        .await
-        .db()?;
     for v in &inv.policy_versions {
         let seq = version_number(&v.version_id).ok_or_else(|| ImportError::BadPolicyVersion {
             policy: v.policy_name.clone(),
             version_id: v.version_id.clone(),
         })?;
-        tx.execute(
-            &stmt,
-            &[
-                &v.policy_name,
-                &v.version_id,
-                &seq,
-                &v.document,
-                &v.create_date,
-            ],
-        )
-        .await
-        .db()?;
+        policies::insert_version(tx, v, seq).await?;
     }
     Ok(())
 }

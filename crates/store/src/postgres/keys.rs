@@ -63,10 +63,17 @@ pub(super) async fn create(
         }
         .into());
     }
+    insert_row(tx, key).await?;
+    versions::insert(tx, first).await
+}
+
+/// Inserts the key row alone, every field as given (`create`, and the importer, which adds
+/// the versions itself).
+pub(super) async fn insert_row(tx: &Transaction<'_>, key: &KeyRecord) -> StoreResult<()> {
     let stmt = tx.prepare_cached(INSERT).await.db()?;
     let wire = Wire::of(key);
     tx.execute(&stmt, &columns(key, &wire)).await.db()?;
-    versions::insert(tx, first).await
+    Ok(())
 }
 
 /// A key's enumerations as their wire strings, held so that [`columns`] can bind them.

@@ -31,10 +31,21 @@ pub(super) async fn create(
     policy: &PolicyRecord,
     first: &PolicyVersionRecord,
 ) -> StoreResult<()> {
+    insert_row(tx, policy, 1).await?;
+    insert_version(tx, first, 1).await
+}
+
+/// Inserts the policy row alone, whose versions were numbered up to `last_version` (`create`,
+/// and the importer, which keeps a migrated policy's numbering).
+pub(super) async fn insert_row(
+    tx: &Transaction<'_>,
+    policy: &PolicyRecord,
+    last_version: i64,
+) -> StoreResult<()> {
     let stmt = tx
         .prepare_cached(&format!(
             "INSERT INTO ram_policies ({POLICY_COLUMNS}, last_version) \
-             VALUES ($1, $2, $3, $4, $5, 1)"
+             VALUES ($1, $2, $3, $4, $5, $6)"
         ))
         .await
         .db()?;
@@ -46,15 +57,16 @@ pub(super) async fn create(
             &policy.default_version,
             &policy.create_date,
             &policy.update_date,
+            &last_version,
         ],
     )
     .await
     .db()?;
-    insert_version(tx, first, 1).await
+    Ok(())
 }
 
 /// Inserts a version row numbered `seq`.
-async fn insert_version(
+pub(super) async fn insert_version(
     tx: &Transaction<'_>,
     v: &PolicyVersionRecord,
     seq: i64,
