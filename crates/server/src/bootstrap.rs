@@ -330,18 +330,17 @@ pub async fn open_shared(
         })?;
     let store: Arc<dyn KeyStore> = Arc::new(store);
     ensure_private_dir(&layout.dir).map_err(io_err(&layout.dir))?;
-    let recorded = match store.instance().await? {
+    let (recorded, root) = match store.instance().await? {
         Some(recorded) => {
             layout.require(
                 &layout.root_key,
                 &db,
                 "every node of one store uses the installation's root key: copy it from the first node (mode 0600), or pass --root-key-file",
             )?;
-            recorded
+            (recorded, root_key(&layout.root_key)?)
         }
         None => initialize_shared(&layout, &db, &*store, region).await?,
     };
-    let root = root_key(&layout.root_key)?;
     if !root.matches_check_value(&recorded.root_key_check) {
         return Err(BootstrapError::RootKeyMismatch {
             path: layout.root_key.clone(),
@@ -360,14 +359,14 @@ pub async fn open_shared(
 
 /// Records a new installation's identity in an empty shared store, with the root key at
 /// `layout.root_key` (generated now unless the file exists). Returns the identity the store
-/// holds afterwards. When another node initialized the store first with another root key, the
+/// holds afterwards, and that root key. When another node initialized the store first with another root key, the
 /// start is refused (and a root key generated here is removed again, since it seals nothing).
 async fn initialize_shared(
     layout: &Layout,
     db: &Path,
     store: &dyn KeyStore,
     region: Option<&str>,
-) -> Result<InstanceRecord, BootstrapError> {
+) -> Result<(InstanceRecord, RootKey), BootstrapError> {
     let (root, generated) = root_key_or_new(&layout.root_key)?;
     let inst = Instance {
         account_id: random_digits(16)?,
@@ -387,7 +386,7 @@ async fn initialize_shared(
     if recorded == mine {
         tracing::info!(root_key = %layout.root_key.display(), "initialized the shared store; give every other node a copy of this root key");
     }
-    Ok(recorded)
+    Ok((recorded, root))
 }
 
 /// The identity of a new installation (or of an adopted database) with `root`'s check value.
